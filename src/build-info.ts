@@ -1,0 +1,8 @@
+// What this build is; build.ts defines the constants, `bun run` from source falls back to "dev".
+declare const RODENT_VERSION: string | undefined;
+declare const RODENT_COMMIT: string | undefined;
+declare const RODENT_BUILD_TIME: string | undefined;
+
+export const VERSION = typeof RODENT_VERSION === "string" ? RODENT_VERSION : "0.0.0-dev";
+export const COMMIT = typeof RODENT_COMMIT === "string" ? RODENT_COMMIT : "unknown";
+export const BUILD_TIME = typeof RODENT_BUILD_TIME === "string" ? RODENT_BUILD_TIME : "unknown";

@@ -1,0 +1,46 @@
+// The commented file `rodent config init` writes: every key with its default, from the schema.
+import { envName, loadConfig } from "../config/load";
+import { leafKeys } from "../config/schema";
+
+const NOTES: Record<string, string> = {
+  environment: "free-form name of this deployment (production, staging, ...)",
+  "server.host": "address to listen on; 0.0.0.0 (or ::) listens on all interfaces",
+  "server.port": "TCP port to listen on",
+  "server.socket": "a unix socket path to listen on instead of host:port",
+  "server.socketMode": "file mode of the unix socket",
+  "server.pidFile": "PID file; default $XDG_RUNTIME_DIR/rodent/rodent.pid, ~/.rodent/rodent.pid, /run/rodent/rodent.pid as root",
+  "server.logLevel": "silent, fatal, error, warn, info, debug or trace (changes live on reload)",
+  "server.shutdownTimeout": "how long a graceful shutdown may take before it is forced",
+  "server.shutdownDelay": "after SIGTERM, answer /ready with 503 this long before closing the listener",
+  "server.idleTimeout": "close keep-alive connections idle this long (keep above nginx's keepalive_timeout)",
+  "server.requestTimeout": "the longest a client may take to send a request, and a handler to answer it",
+  "server.bodyLimit": "largest request body in bytes",
+  "server.trustProxy": "peers whose X-Forwarded-For / X-Forwarded-Proto / Forwarded headers are believed",
+  "server.daemonize": "run in the background as if -d were given",
+  "health.endpoint": "path of the liveness endpoint",
+  "health.interval": "how often the instance refreshes its status record",
+  "logs.path": "log file when logs.output is file; default ~/.rodent/rodent.log, /var/log/rodent/rodent.log as root",
+  "logs.output": "stdout or file",
+  "logs.format": "pretty or json; default pretty on a terminal, json otherwise",
+  "logs.access": "one access-log line per request (health and readiness probes are not logged)",
+  "development.enabled": "mount the /debug routes (never in production)",
+};
+
+export function defaultConfigFile(): string {
+  const { config } = loadConfig({ file: "/dev/null", env: {}, flags: {} });
+  const values = config as unknown as Record<string, Record<string, unknown>>;
+  const out = ["# rodent configuration. Precedence: defaults < this file < RODENT_* environment < flags.", "# Reload with SIGHUP or 'rodent reload'; host, port, socket and PID file need a restart.", ""];
+  let section = "";
+  for (const key of leafKeys().keys()) {
+    const [top, name] = key.split(".") as [string, string | undefined];
+    const value = name === undefined ? values[top] : values[top]?.[name];
+    if (name !== undefined && top !== section) {
+      out.push("", `${top}:`);
+      section = top;
+    }
+    const indent = name === undefined ? "" : "  ";
+    out.push(`${indent}# ${NOTES[key] ?? key} (env ${envName(key)})`);
+    out.push(value === undefined ? `${indent}# ${name ?? top}:` : `${indent}${name ?? top}: ${JSON.stringify(value)}`);
+  }
+  return `${out.join("\n")}\n`;
+}

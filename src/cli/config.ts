@@ -1,0 +1,103 @@
+// `rodent config print|check|init`: show the effective config and its sources, validate like
+// `nginx -t` (including the listen address), and write a commented starting file.
+import { existsSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { resolve } from "node:path";
+import { ConfigError, loadConfig, type LoadedConfig } from "../config/load";
+import { leafKeys } from "../config/schema";
+import { UsageError, RodentError } from "../errors";
+import { inspectPidFile } from "../instance/lock";
+import { resolvePidPath } from "../instance/paths";
+import { readStatus } from "../instance/status";
+import { EXIT } from "../kernel/exit-codes";
+import type { Command } from "./command";
+import { configFlags, configInput } from "./config-flags";
+import { defaultConfigFile } from "./config-template";
+
+export const config: Command = {
+  name: "config",
+  summary: "Print, check or create the configuration (print | check | init [PATH]).",
+  args: "print|check|init [PATH]",
+  flags: {
+    ...configFlags,
+    json: { type: "boolean", description: "print: as JSON" },
+    force: { type: "boolean", description: "init: overwrite an existing file" },
+  },
+  async run({ flags, positionals }) {
+    const [action, ...rest] = positionals;
+    if (action === "print") return print(flags);
+    if (action === "check") return check(flags);
+    if (action === "init") return init(rest[0], Boolean(flags.force));
+    throw new UsageError(action ? `config: unknown action '${action}'` : "config: which action? print, check or init", "run 'rodent config --help' for usage");
+  },
+};
+
+function print(flags: Record<string, unknown>): number {
+  const loaded = loadConfig(configInput(flags));
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ file: loaded.file ?? null, hash: loaded.hash, config: loaded.config, origins: Object.fromEntries(loaded.origins) }, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const lines = [`# config ${loaded.hash} from ${loaded.file ?? "built-in defaults"}`];
+  const values = loaded.config as unknown as Record<string, Record<string, unknown>>;
+  for (const key of leafKeys().keys()) {
+    const [section, name] = key.split(".") as [string, string | undefined];
+    const value = name === undefined ? values[section] : values[section]?.[name];
+    lines.push(`${key}: ${value === undefined ? "(unset)" : JSON.stringify(value)}  # ${loaded.origins.get(key)}`);
+  }
+  for (const w of loaded.warnings) lines.push(`# warning: ${w.source}: ${w.key}: ${w.message}`);
+  process.stdout.write(`${lines.join("\n")}\n`);
+  return EXIT.ok;
+}
+
+async function check(flags: Record<string, unknown>): Promise<number> {
+  let loaded: LoadedConfig;
+  try {
+    loaded = loadConfig(configInput(flags), { strict: true });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return EXIT.failure;
+  }
+  const problem = await tryListen(loaded, flags["pid-file"] as string | undefined);
+  if (problem) {
+    process.stderr.write(`configuration is valid but cannot be served: ${problem}\n`);
+    return EXIT.failure;
+  }
+  process.stdout.write(`configuration OK: ${loaded.file ?? "built-in defaults"} (config ${loaded.hash})\n`);
+  return EXIT.ok;
+}
+
+/** Binds the configured address for a moment; a port held by our own running instance is fine. */
+async function tryListen(loaded: LoadedConfig, pidFlag: string | undefined): Promise<string | undefined> {
+  const { host, port, socket } = loaded.config.server;
+  if (socket || port === 0) return undefined;
+  const error = await new Promise<NodeJS.ErrnoException | undefined>((done) => {
+    const server = createServer();
+    server.once("error", (e) => done(e as NodeJS.ErrnoException));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => done(undefined)));
+  });
+  if (!error) return undefined;
+  if (error.code === "EADDRINUSE") {
+    const pidPath = resolvePidPath(pidFlag, process.env, loaded.config.server.pidFile);
+    const seen = inspectPidFile(pidPath);
+    const record = readStatus(pidPath);
+    if (seen.kind === "held" && record?.pid === seen.holder.pid && record.address.endsWith(`:${port}`)) return undefined;
+    return `port ${port} on ${host} is in use by another program: stop it or choose another server.port`;
+  }
+  if (error.code === "EADDRNOTAVAIL") return `address ${host} is not available on this machine: use 127.0.0.1, or 0.0.0.0 for all interfaces`;
+  if (error.code === "EACCES") return `port ${port} needs root or CAP_NET_BIND_SERVICE: choose a port above 1023`;
+  return `cannot listen on ${host}:${port}: ${error.message}`;
+}
+
+function init(target: string | undefined, force: boolean): number {
+  const path = resolve(target ?? "rodent.yml");
+  if (existsSync(path) && !force) throw new RodentError(`${path} already exists; use --force to overwrite it`);
+  try {
+    writeFileSync(path, defaultConfigFile(), { mode: 0o644 });
+  } catch (error) {
+    throw new RodentError(`cannot write ${path} (${(error as NodeJS.ErrnoException).code}): choose another path`);
+  }
+  process.stdout.write(`wrote ${path}; check it with 'rodent config check -c ${path}'\n`);
+  return EXIT.ok;
+}

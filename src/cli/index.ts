@@ -1,0 +1,32 @@
+// The command table, and the top-level help generated from it.
+import type { Command } from "./command";
+import { config } from "./config";
+import { health } from "./health";
+import { logs } from "./logs";
+import { reload } from "./reload";
+import { serve } from "./serve";
+import { status } from "./status";
+import { stop } from "./stop";
+import { version } from "./version";
+
+export const COMMANDS: Command[] = [serve, stop, status, reload, health, logs, config, version];
+
+export function findCommand(name: string): Command | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+export function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  return [
+    "rodent: a single-binary HTTP daemon with a process lifecycle you can trust.",
+    "",
+    "Usage: rodent <command> [flags]",
+    "",
+    "Commands:",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    `  ${"help".padEnd(width)}Show help for rodent or for a command.`,
+    "",
+    "Run 'rodent <command> --help' for a command's flags.",
+    "",
+  ].join("\n");
+}

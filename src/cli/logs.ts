@@ -1,0 +1,112 @@
+// `rodent logs`: the last lines of the log file, and -f to follow it across rotation, in-process.
+import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { loadConfig } from "../config/load";
+import { RodentError } from "../errors";
+import { EXIT } from "../kernel/exit-codes";
+import type { Command } from "./command";
+import { configFileFlag, logFileFlag } from "./config-flags";
+import { logFilePath } from "./log-path";
+
+export const logs: Command = {
+  name: "logs",
+  summary: "Print the last lines of the log file; -f follows it, across rotation.",
+  flags: {
+    ...configFileFlag,
+    ...logFileFlag,
+    lines: {
+      type: "string", short: "n", value: "N", description: "how many lines (default 100)",
+      parse: (raw) => {
+        if (!/^\d+$/.test(raw)) throw new Error("expected a whole number");
+        return Number(raw);
+      },
+    },
+    follow: { type: "boolean", short: "f", description: "keep printing new lines until Ctrl-C" },
+  },
+  async run({ flags }) {
+    const { config } = loadConfig({ file: flags.config as string | undefined, env: { ...process.env }, flags: {} });
+    const path = (flags["log-file"] as string | undefined) ?? (config.logs.output === "file" ? logFilePath(config, undefined) : undefined);
+    if (!path) {
+      process.stderr.write("rodent logs go to stdout (logs.output: stdout): read them where its output goes (journalctl, docker logs), or set logs.output: file\n");
+      return EXIT.failure;
+    }
+    let fd: number;
+    try {
+      fd = openSync(path, "r");
+    } catch (error) {
+      throw new RodentError(`cannot read log file ${path} (${(error as NodeJS.ErrnoException).code}): check logs.path or --log-file`);
+    }
+    const { text, end } = tail(fd, (flags.lines as number | undefined) ?? 100);
+    process.stdout.write(text);
+    if (!flags.follow) {
+      closeSync(fd);
+      return EXIT.ok;
+    }
+    return follow(path, fd, end);
+  },
+};
+
+/** The last `n` lines of the file, read backwards in chunks, and the offset where the file ended. */
+function tail(fd: number, n: number): { text: string; end: number } {
+  const size = fstatSync(fd).size;
+  const chunk = 64 * 1024;
+  let start = size;
+  let collected = Buffer.alloc(0);
+  while (start > 0 && count(collected, 10) <= n) {
+    const from = Math.max(0, start - chunk);
+    const buffer = Buffer.alloc(start - from);
+    readSync(fd, buffer, 0, buffer.length, from);
+    collected = Buffer.concat([buffer, collected]);
+    start = from;
+  }
+  if (n === 0) return { text: "", end: size };
+  const lines = collected.toString("utf8").split("\n");
+  if (lines.at(-1) === "") lines.pop();
+  const last = lines.slice(-n);
+  return { text: last.length ? `${last.join("\n")}\n` : "", end: size };
+}
+
+function count(buffer: Buffer, byte: number): number {
+  let c = 0;
+  for (let i = buffer.indexOf(byte); i >= 0; i = buffer.indexOf(byte, i + 1)) c++;
+  return c;
+}
+
+/** Follows the file; when the path names a new file (rotation) or it shrank, reads on from the new start. */
+async function follow(path: string, first: number, offset: number): Promise<number> {
+  let fd = first;
+  let position = offset;
+  let stopped = false;
+  const stop = () => (stopped = true);
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  const buffer = Buffer.alloc(64 * 1024);
+  const drain = () => {
+    for (;;) {
+      const n = readSync(fd, buffer, 0, buffer.length, position);
+      if (n <= 0) return;
+      position += n;
+      process.stdout.write(buffer.subarray(0, n));
+    }
+  };
+  while (!stopped) {
+    drain();
+    const own = fstatSync(fd);
+    if (own.size < position) position = 0; // truncated in place (copytruncate)
+    let atPath;
+    try {
+      atPath = statSync(path);
+    } catch {
+      atPath = undefined; // moved away, not yet recreated
+    }
+    if (atPath && atPath.ino !== own.ino) {
+      drain();
+      closeSync(fd);
+      fd = openSync(path, "r");
+      position = 0;
+      continue;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  closeSync(fd);
+  return EXIT.ok;
+}

@@ -1,0 +1,193 @@
+// `rodent serve`: load the config, take the lock, listen, mark ready; the kernel unwinds it all in
+// reverse on shutdown. With -d, hand over to a detached child and report whether it started.
+import { resolve } from "node:path";
+import { ms } from "../config/duration";
+import { loadConfig, type ConfigInput, type LoadedConfig } from "../config/load";
+import { buildReload } from "../config/reload";
+import { claimDaemonChannel, isDaemonChild } from "../daemon/channel";
+import { detach, supervised } from "../daemon/detach";
+import { takeLock } from "../instance/lock";
+import { resolvePidPath } from "../instance/paths";
+import { removeStatus, writeStatus, type ReloadOutcome } from "../instance/status";
+import { EXIT } from "../kernel/exit-codes";
+import { Kernel } from "../kernel/kernel";
+import { Logger } from "../log/logger";
+import { BUILD_TIME, COMMIT, VERSION } from "../build-info";
+import { runtimeName } from "../http/adapter";
+import { createApp, type HttpSettings } from "../http/app";
+import { startListener } from "../http/listen";
+import { compileTrust } from "../http/trust";
+import type { Command } from "./command";
+import { configFlags, configInput } from "./config-flags";
+import { logFilePath } from "./log-path";
+
+export const serve: Command = {
+  name: "serve",
+  summary: "Run the HTTP daemon in the foreground (or detached with -d).",
+  flags: {
+    ...configFlags,
+    detach: { type: "boolean", short: "d", description: "run in the background; return once the daemon is ready" },
+  },
+  details:
+    "Signals: SIGTERM/SIGINT drain and exit 0 (a second one forces exit), SIGHUP reloads the config file,\nSIGUSR1 reopens the log file.",
+  async run({ flags }) {
+    const input = configInput(flags);
+    const loaded = loadConfig(input);
+    const channel = claimDaemonChannel();
+    if ((flags.detach || loaded.config.server.daemonize) && !channel && !isDaemonChild() && !supervised()) {
+      return detachDaemon(flags, loaded);
+    }
+    await runInstance(input, loaded, flags, (flags.detach || loaded.config.server.daemonize) && supervised());
+    return new Promise<number>(() => {}); // the kernel ends the process
+  },
+};
+
+async function detachDaemon(flags: Record<string, unknown>, loaded: LoadedConfig): Promise<number> {
+  const pidPath = resolvePidPath(flags["pid-file"] as string | undefined, process.env, loaded.config.server.pidFile);
+  const asFile = { ...loaded.config, logs: { ...loaded.config.logs, output: "file" as const } };
+  const logFile = resolve(logFilePath(asFile, flags["log-file"] as string | undefined)!);
+  // The child runs in "/": hand it absolute paths for everything it reads or writes.
+  const args = [...process.argv.slice(2), "--pid-file", pidPath, "--log-file", logFile];
+  if (loaded.file) args.push("--config", loaded.file);
+  if (loaded.config.server.socket) args.push("--socket", resolve(loaded.config.server.socket));
+  const { pid, address } = await detach({ args, logFile, readyTimeoutMs: 30_000 });
+  process.stdout.write(`rodent is running as a daemon (PID ${pid}) on ${address}; logs: ${logFile}\n`);
+  return EXIT.ok;
+}
+
+async function runInstance(input: ConfigInput, loaded: LoadedConfig, flags: Record<string, unknown>, stayedInForeground: boolean): Promise<void> {
+  const config = () => loaded.config;
+  const logFile = logFilePath(config(), flags["log-file"] as string | undefined);
+  const logger = new Logger({ level: config().server.logLevel, format: config().logs.format, file: logFile });
+  const log = logger.tagged("rodent");
+  const channel = claimDaemonChannel();
+  const kernel = new Kernel({
+    log,
+    shutdownTimeoutMs: ms(config().server.shutdownTimeout),
+    exit: (code) => {
+      // a no-op once "ready" was sent
+      channel?.send({ kind: "failed", message: `the daemon stopped (exit ${code}) before it was ready; see ${logFile ?? "its log"}` });
+      logger.flush();
+      process.exit(code);
+    },
+  });
+  kernel.catchFatalErrors();
+  log.info(`rodent ${VERSION} starting`, {
+    event: "start",
+    version: VERSION,
+    pid: process.pid,
+    runtime: runtimeName(),
+    config: loaded.file ?? "built-in defaults",
+  });
+  if (stayedInForeground) log.info("under a supervisor (NOTIFY_SOCKET/INVOCATION_ID): staying in the foreground", { event: "no-detach" });
+  for (const w of loaded.warnings) log.warn(`${w.source}: ${w.key}: ${w.message}`, { event: "config-warning" });
+  kernel.root.defer("log-file", () => logger.sink.close());
+  kernel.onReopen(() => {
+    logger.sink.reopen();
+    log.info("log file reopened", { event: "log-reopened", path: logger.sink.path ?? "stdout" });
+  });
+
+  try {
+    await startInstance(kernel, logger, input, loaded, flags);
+  } catch (error) {
+    // a failed start leaves nothing behind: the lock, the socket and the status record go now
+    kernel.root.runCritical("start-up failed");
+    logger.flush();
+    throw error;
+  }
+}
+
+async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput, first: LoadedConfig, flags: Record<string, unknown>): Promise<void> {
+  let loaded = first;
+  let generation = 1;
+  let lastReload: ReloadOutcome | undefined;
+  const config = () => loaded.config;
+  const log = logger.tagged("rodent");
+  const channel = claimDaemonChannel();
+  const pidPath = resolvePidPath(flags["pid-file"] as string | undefined, input.env, config().server.pidFile);
+  const instance = kernel.root.child("instance");
+  const lock = takeLock(pidPath);
+  instance.defer("pid-file", () => lock.release(), { critical: true });
+  instance.defer("status-file", () => removeStatus(pidPath), { critical: true });
+
+  let settings = httpSettings(loaded);
+  const startedAt = new Date().toISOString();
+  const build = { version: VERSION, commit: COMMIT, buildTime: BUILD_TIME, runtime: runtimeName() };
+  let address = "(not listening yet)";
+  const publish = () => {
+    if (!lock.stillHeld()) return;
+    const error = writeStatus(pidPath, {
+      pid: process.pid, state: kernel.state, version: VERSION, runtime: build.runtime, startedAt,
+      address, configHash: loaded.hash, generation, reload: lastReload,
+    });
+    if (error) log.warn(`cannot write the status record next to ${pidPath}: ${error.message}`, { event: "status-write-failed" });
+  };
+
+  const app = createApp({
+    settings: () => settings,
+    state: () => kernel.state,
+    build,
+    healthFields: () => ({ pid: process.pid, uptimeMs: kernel.uptimeMs, version: VERSION, config: loaded.hash, generation }),
+    access: (record) => logger.access(record),
+    error: (message, fields) => logger.tagged("http").error(message, fields),
+    debugConfig: () => ({ hash: loaded.hash, generation, file: loaded.file ?? null, config: loaded.config, origins: Object.fromEntries(loaded.origins) }),
+    debugLifecycle: () => ({ state: kernel.state, uptimeMs: kernel.uptimeMs, scopes: kernel.root.describe() }),
+  });
+
+  const server = config().server;
+  const listener = await startListener(
+    kernel.root.child("http"),
+    {
+      host: server.host, port: server.port, socket: server.socket && resolve(server.socket), socketMode: server.socketMode,
+      idleTimeoutSec: Math.min(255, Math.max(1, Math.ceil(ms(server.idleTimeout) / 1000))),
+      requestTimeoutMs: ms(server.requestTimeout), bodyLimit: server.bodyLimit,
+      fetch: app.fetch,
+    },
+    { delayMs: () => ms(config().server.shutdownDelay), log: (m, f) => logger.tagged("http").info(m, f) },
+  );
+  address = listener.address;
+  log.info(`listening on ${address}`, { event: "listening", address });
+
+  kernel.onReload(() => {
+    const result = buildReload(loaded, input);
+    if (!result.applied || !result.next) {
+      lastReload = { seq: (lastReload?.seq ?? 0) + 1, applied: false, at: new Date().toISOString(), errors: result.errors };
+      log.error(`reload rejected; the running config (${loaded.hash}) stays:\n  ${result.errors.join("\n  ")}`, { event: "reload-rejected", errors: result.errors });
+    } else {
+      const next = result.next;
+      settings = httpSettings(next);
+      logger.apply({ level: next.config.server.logLevel, format: next.config.logs.format });
+      kernel.setShutdownTimeout(ms(next.config.server.shutdownTimeout));
+      loaded = next;
+      generation++;
+      lastReload = { seq: (lastReload?.seq ?? 0) + 1, applied: true, at: new Date().toISOString(), changed: result.changed, restartNeeded: result.restartNeeded };
+      log.info(`reload applied: config ${loaded.hash} (generation ${generation})${result.changed.length ? `, changed ${result.changed.join(", ")}` : ", nothing changed"}`, {
+        event: "reload-applied", config: loaded.hash, generation, changed: result.changed,
+      });
+      if (result.restartNeeded.length) {
+        log.warn(`changed keys take effect on the next restart: ${result.restartNeeded.join(", ")}`, { event: "reload-restart-needed", keys: result.restartNeeded });
+      }
+    }
+    publish();
+  });
+  kernel.onState((state) => {
+    if (state !== "stopped") publish();
+  });
+
+  kernel.ready();
+  if (kernel.state !== "ready") return; // a signal arrived during start-up: the drain is under way
+  publish();
+  log.info("ready", { event: "ready", sinceExecMs: Math.round(process.uptime() * 1000), address });
+  channel?.send({ kind: "ready", pid: process.pid, address });
+}
+
+function httpSettings(loaded: LoadedConfig): HttpSettings {
+  const c = loaded.config;
+  return {
+    healthEndpoint: c.health.endpoint,
+    accessLog: c.logs.access,
+    trusted: compileTrust(c.server.trustProxy),
+    debug: c.development.enabled,
+    requestTimeoutMs: ms(c.server.requestTimeout),
+  };
+}

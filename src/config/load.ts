@@ -1,0 +1,211 @@
+// Builds one validated config from defaults < file < environment < flags, remembering where each
+// value came from, and reports every problem at once with its source and key path.
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { resolve } from "node:path";
+import * as v from "valibot";
+import { RodentError } from "../errors";
+import { parseYamlFile } from "./yaml";
+import { ConfigSchema, leafKeys, type Config, type LeafKind } from "./schema";
+
+export type Layer = Record<string, unknown>;
+
+export interface ConfigInput {
+  /** `--config`/`-c`, if given. */
+  file?: string;
+  /** The process environment, read once at start-up. */
+  env: Record<string, string | undefined>;
+  /** Flag values by key path, e.g. {"server.port": 9000}. */
+  flags: Record<string, unknown>;
+}
+
+export interface Problem {
+  source: string;
+  key: string;
+  message: string;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** Key path → where its value came from: "default", "file rodent.yml:3", "env RODENT_SERVER_PORT", "flag --port". */
+  origins: Map<string, string>;
+  /** The file read, if any. */
+  file: string | undefined;
+  /** Unknown keys and other problems that do not stop start-up. */
+  warnings: Problem[];
+  /** A short hash of the effective config, so an operator can tell which one is live. */
+  hash: string;
+}
+
+export class ConfigError extends RodentError {
+  constructor(readonly problems: Problem[]) {
+    super(
+      `invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((p) => `  ${p.source}: ${p.key}: ${p.message}`).join("\n"),
+    );
+  }
+}
+
+const FLAG_NAMES: Record<string, string> = {};
+
+/** Registers the flag that sets a key, so problems can name it. */
+export function nameFlag(key: string, flag: string): void {
+  FLAG_NAMES[key] = flag;
+}
+
+/** The config file to read: explicit, else RODENT_CONFIG, else the first of the usual places. */
+export function locateConfigFile(explicit: string | undefined, env: ConfigInput["env"]): { path?: string; explicit: boolean } {
+  const named = explicit ?? env.RODENT_CONFIG;
+  if (named) return { path: resolve(named), explicit: true };
+  const candidates = [resolve("rodent.yml"), resolve(homedir(), ".rodent/rodent.yml"), "/etc/rodent/rodent.yml"];
+  return { path: candidates.find((p) => existsSync(p)), explicit: false };
+}
+
+/**
+ * Loads, merges and validates. Throws ConfigError listing every problem (unknown keys count as
+ * problems when `strict`, else they are returned as warnings).
+ */
+export function loadConfig(input: ConfigInput, options: { strict?: boolean } = {}): LoadedConfig {
+  const leaves = leafKeys();
+  const problems: Problem[] = [];
+  const warnings: Problem[] = [];
+  const origins = new Map<string, string>();
+  const merged: Layer = {};
+
+  const { path: file, explicit } = locateConfigFile(input.file, input.env);
+  if (file) {
+    if (!existsSync(file)) {
+      if (explicit) throw new ConfigError([{ source: file, key: "(file)", message: "no such file; check --config / RODENT_CONFIG, or run 'rodent config init'" }]);
+    } else {
+      let text: string;
+      try {
+        text = readFileSync(file, "utf8");
+      } catch (error) {
+        throw new ConfigError([{ source: file, key: "(file)", message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? error}` }]);
+      }
+      const parsed = parseYamlFile(text, file);
+      if (parsed.problems.length > 0) throw new ConfigError(parsed.problems);
+      const layer = parsed.value;
+      if (layer !== null && (typeof layer !== "object" || Array.isArray(layer))) {
+        throw new ConfigError([{ source: file, key: "(document)", message: "expected a mapping of sections (server:, logs:, …)" }]);
+      }
+      for (const [key, value] of flatten((layer ?? {}) as Layer)) {
+        const source = `file ${file}${parsed.lineOf(key) ? `:${parsed.lineOf(key)}` : ""}`;
+        const isSection = [...leaves.keys()].some((k) => k.startsWith(`${key}.`));
+        if (!leaves.has(key) && !isSection) {
+          (options.strict ? problems : warnings).push({ source, key, message: `unknown key${suggest(key, leaves)}` });
+          continue;
+        }
+        setPath(merged, key, value);
+        origins.set(key, source);
+      }
+    }
+  }
+
+  for (const [name, raw] of Object.entries(input.env)) {
+    if (!name.startsWith("RODENT_") || raw === undefined) continue;
+    if (name === "RODENT_CONFIG" || name === "RODENT_PID_PATH" || name.startsWith("RODENT_INTERNAL_")) continue;
+    const key = envKey(name, leaves);
+    const source = `env ${name}`;
+    if (!key) {
+      (options.strict ? problems : warnings).push({ source, key: name, message: "not a rodent setting" });
+      continue;
+    }
+    setPath(merged, key, coerce(raw, leaves.get(key)!));
+    origins.set(key, source);
+  }
+
+  for (const [key, value] of Object.entries(input.flags)) {
+    if (value === undefined) continue;
+    setPath(merged, key, value);
+    origins.set(key, `flag ${FLAG_NAMES[key] ?? key}`);
+  }
+
+  const result = v.safeParse(ConfigSchema, merged, { abortEarly: false });
+  if (!result.success) {
+    for (const issue of result.issues) {
+      const key = v.getDotPath(issue) ?? "(config)";
+      const leaf = [...origins.keys()].find((k) => k === key || key.startsWith(`${k}.`));
+      problems.push({
+        source: leaf ? origins.get(leaf)! : "config",
+        key,
+        message: `${issue.message} (found ${describe(issue.input)})`,
+      });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const config = result.output as Config;
+  for (const key of leaves.keys()) if (!origins.has(key)) origins.set(key, "default");
+  return { config, origins, file: file && existsSync(file) ? file : undefined, warnings, hash: hashConfig(config) };
+}
+
+/** The env variable for a key: server.pidFile → RODENT_SERVER_PIDFILE. */
+export function envName(key: string): string {
+  return `RODENT_${key.replaceAll(".", "_").toUpperCase()}`;
+}
+
+function envKey(name: string, leaves: Map<string, LeafKind>): string | undefined {
+  for (const key of leaves.keys()) if (envName(key) === name) return key;
+  return undefined;
+}
+
+function coerce(raw: string, kind: LeafKind): unknown {
+  const text = raw.trim();
+  if (kind === "number") return text !== "" && Number.isFinite(Number(text)) ? Number(text) : raw;
+  if (kind === "boolean") return text === "true" || text === "1" ? true : text === "false" || text === "0" ? false : raw;
+  if (kind === "array") return text === "" ? [] : text.split(",").map((s) => s.trim());
+  return raw;
+}
+
+function flatten(obj: Layer, prefix = ""): Array<[string, unknown]> {
+  const out: Array<[string, unknown]> = [];
+  for (const [k, value] of Object.entries(obj)) {
+    const key = prefix + k;
+    if (value !== null && typeof value === "object" && !Array.isArray(value) && !prefix) out.push(...flatten(value as Layer, `${key}.`));
+    else out.push([key, value]);
+  }
+  return out;
+}
+
+function setPath(target: Layer, key: string, value: unknown): void {
+  const parts = key.split(".");
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    if (typeof node[part] !== "object" || node[part] === null) node[part] = {};
+    node = node[part] as Layer;
+  }
+  node[parts.at(-1)!] = value;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return "nothing";
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function suggest(key: string, leaves: Map<string, LeafKind>): string {
+  const section = key.split(".")[0];
+  const near = [...leaves.keys()].find((k) => k.split(".")[0] === section && distance(k, key) <= 2);
+  return near ? `; did you mean ${near}?` : "";
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const next = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = row[j]!;
+      row[j] = next;
+    }
+  }
+  return row[b.length]!;
+}
+
+export function hashConfig(config: Config): string {
+  const text = JSON.stringify(config);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, "0");
+}

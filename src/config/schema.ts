@@ -1,0 +1,108 @@
+// The config's shape, defaults and types: the single source of truth for file, env, flags and docs.
+import * as v from "valibot";
+import { parseDuration } from "./duration";
+
+const duration = (what: string) =>
+  v.pipe(
+    v.string(),
+    v.check((s) => parseDuration(s) !== undefined, `${what}: expected a duration like 30s or 500ms`),
+  );
+
+const port = v.pipe(
+  v.number("expected a port number"),
+  v.integer("expected a whole number"),
+  v.minValue(0, "expected a port from 1 to 65535 (0 picks a free one)"),
+  v.maxValue(65535, "expected a port from 1 to 65535"),
+);
+
+const CIDR = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)(?:\/\d{1,3})?$/;
+
+const logLevels = ["silent", "fatal", "error", "warn", "info", "debug", "trace"] as const;
+
+export const ConfigSchema = v.object({
+  environment: v.optional(v.string(), "production"),
+  server: v.optional(
+    v.object({
+      host: v.optional(v.pipe(v.string(), v.minLength(1, "expected a host address")), "127.0.0.1"),
+      port: v.optional(port, 8042),
+      socket: v.optional(v.pipe(v.string(), v.minLength(1, "expected a socket path"))),
+      socketMode: v.optional(v.pipe(v.string(), v.regex(/^0?[0-7]{3}$/, "expected an octal mode like 0660")), "0660"),
+      pidFile: v.optional(v.pipe(v.string(), v.minLength(1, "expected a file path"))),
+      logLevel: v.optional(v.picklist(logLevels, `expected one of ${logLevels.join(", ")}`), "info"),
+      shutdownTimeout: v.optional(duration("shutdownTimeout"), "30s"),
+      shutdownDelay: v.optional(duration("shutdownDelay"), "0s"),
+      idleTimeout: v.optional(duration("idleTimeout"), "75s"),
+      requestTimeout: v.optional(duration("requestTimeout"), "60s"),
+      bodyLimit: v.optional(
+        v.pipe(v.number("expected a size in bytes"), v.integer("expected a whole number"), v.minValue(0), v.maxValue(2 ** 31)),
+        1_048_576,
+      ),
+      trustProxy: v.optional(
+        v.array(v.pipe(v.string(), v.regex(CIDR, "expected an IP address or CIDR like 10.0.0.0/8"))),
+        ["127.0.0.0/8", "::1"],
+      ),
+      daemonize: v.optional(v.boolean("expected true or false"), false),
+    }),
+    {},
+  ),
+  health: v.optional(
+    v.object({
+      endpoint: v.optional(v.pipe(v.string(), v.regex(/^\/[^\s?#]*$/, "expected a path starting with /")), "/health"),
+      interval: v.optional(duration("interval"), "30s"),
+    }),
+    {},
+  ),
+  logs: v.optional(
+    v.object({
+      path: v.optional(v.pipe(v.string(), v.minLength(1, "expected a file path"))),
+      output: v.optional(v.picklist(["stdout", "file"], "expected stdout or file"), "stdout"),
+      format: v.optional(v.picklist(["pretty", "json"], "expected pretty or json")),
+      access: v.optional(v.boolean("expected true or false"), true),
+    }),
+    {},
+  ),
+  development: v.optional(
+    v.object({
+      enabled: v.optional(v.boolean("expected true or false"), false),
+    }),
+    {},
+  ),
+});
+
+export type Config = v.InferOutput<typeof ConfigSchema>;
+
+/** Keys whose change needs a restart; everything else applies live on reload. */
+export const RESTART_KEYS = ["server.host", "server.port", "server.socket", "server.socketMode", "server.pidFile", "server.daemonize", "logs.output", "logs.path"];
+
+/** Keys whose values never reach a log or an endpoint in clear. None yet hold secrets; the hook is here. */
+export const SECRET_KEYS: string[] = [];
+
+export type LeafKind = "string" | "number" | "boolean" | "array";
+
+/**
+ * Every leaf key of the schema with its kind, e.g. ["server.port", "number"]. Env variables and
+ * unknown-key checks are derived from this, so they cannot drift from the schema.
+ */
+export function leafKeys(schema: v.GenericSchema = ConfigSchema, prefix = ""): Map<string, LeafKind> {
+  const out = new Map<string, LeafKind>();
+  const entries = (unwrap(schema) as { entries?: Record<string, v.GenericSchema> }).entries ?? {};
+  for (const [key, child] of Object.entries(entries)) {
+    const inner = unwrap(child) as v.GenericSchema & { type: string };
+    const path = prefix + key;
+    if (inner.type === "object") {
+      for (const [k, kind] of leafKeys(inner, `${path}.`)) out.set(k, kind);
+    } else {
+      out.set(path, inner.type === "picklist" ? "string" : (inner.type as LeafKind));
+    }
+  }
+  return out;
+}
+
+function unwrap(schema: v.GenericSchema): v.GenericSchema {
+  let s = schema as v.GenericSchema & { wrapped?: v.GenericSchema; pipe?: v.GenericSchema[] };
+  for (;;) {
+    if (s.wrapped) s = s.wrapped as typeof s;
+    else if (s.pipe && s.pipe[0] && s.pipe[0] !== s) s = s.pipe[0] as typeof s;
+    else return s;
+  }
+}

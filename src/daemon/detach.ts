@@ -1,0 +1,86 @@
+// The parent side of `serve -d`: re-spawn this program detached, then wait for the child to say
+// it is ready (or why it is not) on a pipe, never on a sleep.
+import { spawn } from "node:child_process";
+import { closeSync, constants, openSync } from "node:fs";
+import { RodentError } from "../errors";
+import { DAEMON_FD_ENV, type Handshake } from "./channel";
+
+export class DaemonStartError extends RodentError {}
+
+export interface DetachOptions {
+  /** Arguments for the child after the program (and script), e.g. ["serve", "-d", "--pid-file", "/abs"]. */
+  args: string[];
+  /** The child's stdout and stderr go here (appended). */
+  logFile: string;
+  readyTimeoutMs: number;
+}
+
+/** Spawns the daemon and resolves with its PID and address once it is ready; throws with its error otherwise. */
+export async function detach(options: DetachOptions): Promise<{ pid: number; address: string }> {
+  let out: number;
+  try {
+    out = openSync(options.logFile, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o640);
+  } catch (error) {
+    throw new DaemonStartError(`cannot open log file ${options.logFile} (${(error as NodeJS.ErrnoException).code}): choose another --log-file`);
+  }
+  const env: NodeJS.ProcessEnv = { ...process.env, [DAEMON_FD_ENV]: "3" };
+  // A compiled binary turns into the bun CLI when BUN_BE_BUN is set: never pass it on.
+  delete env.BUN_BE_BUN;
+  const child = spawn(process.execPath, [...programArgs(), ...options.args], {
+    detached: true,
+    cwd: "/",
+    env,
+    stdio: ["ignore", out, out, "pipe"],
+  });
+  closeSync(out);
+  const pipe = child.stdio[3]!;
+  const message = await new Promise<Handshake | { kind: "exited"; code: number | null } | { kind: "timeout" }>((resolve) => {
+    let text = "";
+    const timer = setTimeout(() => resolve({ kind: "timeout" }), options.readyTimeoutMs);
+    pipe.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+      const line = text.split("\n")[0];
+      if (text.includes("\n") && line) {
+        clearTimeout(timer);
+        try {
+          resolve(JSON.parse(line) as Handshake);
+        } catch {
+          resolve({ kind: "failed", message: `unreadable hand-shake from the daemon: ${line}` });
+        }
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      // give a message written just before exit the chance to arrive first
+      setTimeout(() => resolve({ kind: "exited", code }), 50);
+    });
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      resolve({ kind: "failed", message: `cannot start the daemon: ${error.message}` });
+    });
+  });
+  pipe.destroy();
+  child.unref();
+  switch (message.kind) {
+    case "ready":
+      return { pid: message.pid, address: message.address };
+    case "failed":
+      throw new DaemonStartError(message.message);
+    case "exited":
+      throw new DaemonStartError(`the daemon exited (code ${message.code}) before it was ready; see ${options.logFile}`);
+    case "timeout":
+      if (child.pid) process.kill(child.pid, "SIGTERM");
+      throw new DaemonStartError(`the daemon was not ready within ${options.readyTimeoutMs} ms and was stopped; see ${options.logFile}`);
+  }
+}
+
+/** The arguments that start this same program: none when compiled, the script under a runtime. */
+function programArgs(): string[] {
+  const script = process.argv[1];
+  return script && !script.startsWith("/$bunfs/") ? [script] : [];
+}
+
+/** True under systemd (or another supervisor that sets these), where -d must not fork away. */
+export function supervised(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.NOTIFY_SOCKET || env.INVOCATION_ID);
+}

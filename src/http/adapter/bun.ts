@@ -1,0 +1,42 @@
+// Bun.serve behind the adapter contract. The only file that knows it is on Bun.
+import type { Listener, ListenOptions } from "./types";
+import { formatAddress, ListenError } from "./types";
+
+export async function listen(options: ListenOptions): Promise<Listener> {
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    const common = {
+      // A compiled binary defaults to development mode, whose error page shows the stack.
+      development: false,
+      idleTimeout: options.idleTimeoutSec,
+      maxRequestBodySize: options.bodyLimit,
+      fetch(request: Request, srv: { requestIP(r: Request): { address: string } | null }) {
+        return options.fetch(request, { peer: () => srv.requestIP(request)?.address });
+      },
+    };
+    const where = options.socket ? { unix: options.socket } : { hostname: options.host, port: options.port };
+    server = Bun.serve({ ...common, ...where } as Parameters<typeof Bun.serve>[0]);
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    throw new ListenError(e.code ?? "EUNKNOWN", e.message);
+  }
+  const port = options.socket ? undefined : server.port;
+  let draining: Promise<"drained" | "deadline"> | undefined;
+  return {
+    address: options.socket ? `unix:${options.socket}` : formatAddress(options.host, port!),
+    port,
+    inFlight: () => server.pendingRequests,
+    drain(deadline) {
+      draining ??= (async () => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        // Never trust stop() alone to end the drain: race it against our own deadline, then force.
+        const late = new Promise<"deadline">((r) => (timer = setTimeout(() => r("deadline"), Math.max(0, deadline - Date.now()))));
+        const outcome = await Promise.race([server.stop().then(() => "drained" as const), late]);
+        clearTimeout(timer);
+        if (outcome === "deadline") await Promise.race([server.stop(true), new Promise((r) => setTimeout(r, 100))]);
+        return outcome;
+      })();
+      return draining;
+    },
+  };
+}

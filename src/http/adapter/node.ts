@@ -1,0 +1,55 @@
+// @hono/node-server behind the adapter contract. The only file that knows it is on Node.
+import { createAdaptorServer } from "@hono/node-server";
+import type { IncomingMessage, Server } from "node:http";
+import type { Listener, ListenOptions } from "./types";
+import { formatAddress, ListenError } from "./types";
+
+export async function listen(options: ListenOptions): Promise<Listener> {
+  let inFlight = 0;
+  const server = createAdaptorServer({
+    fetch: (request: Request, env: { incoming: { socket: IncomingMessage["socket"] } }) =>
+      options.fetch(request, { peer: () => env.incoming.socket.remoteAddress }),
+    serverOptions: {
+      keepAliveTimeout: options.idleTimeoutSec * 1000,
+      requestTimeout: options.requestTimeoutMs,
+      headersTimeout: Math.min(options.requestTimeoutMs, 60_000),
+    },
+  }) as Server;
+  server.on("request", (_req, res) => {
+    inFlight++;
+    res.once("close", () => inFlight--);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) => reject(new ListenError(error.code ?? "EUNKNOWN", error.message)));
+    if (options.socket) server.listen(options.socket, resolve);
+    else server.listen(options.port, options.host, resolve);
+  });
+  const bound = server.address();
+  const port = typeof bound === "object" && bound ? bound.port : undefined;
+  let draining: Promise<"drained" | "deadline"> | undefined;
+  return {
+    address: options.socket ? `unix:${options.socket}` : formatAddress(options.host, port!),
+    port,
+    inFlight: () => inFlight,
+    drain(deadline) {
+      draining ??= new Promise((resolve) => {
+        // close() alone waits out keepAliveTimeout after the last response; closing idle
+        // connections every few ms ends the drain right after the last in-flight request.
+        const poll = setInterval(() => {
+          server.closeIdleConnections();
+          if (Date.now() >= deadline) {
+            server.closeAllConnections();
+            finish("deadline");
+          }
+        }, 5);
+        const finish = (outcome: "drained" | "deadline") => {
+          clearInterval(poll);
+          resolve(outcome);
+        };
+        server.close(() => finish("drained"));
+        server.closeIdleConnections();
+      });
+      return draining;
+    },
+  };
+}

@@ -1,0 +1,47 @@
+// The one contract both runtime adapters implement: listen, drain, close.
+
+/** What the app can ask of the connection a request came on. */
+export interface ConnEnv {
+  /** The peer's IP address, or undefined on a unix socket. */
+  peer(): string | undefined;
+}
+
+export type FetchHandler = (request: Request, env: ConnEnv) => Response | Promise<Response>;
+
+export interface ListenOptions {
+  host: string;
+  port: number;
+  /** A unix socket path; when set, host and port are ignored. */
+  socket: string | undefined;
+  /** Seconds a keep-alive connection may sit idle (and a client may stall) before it is closed. */
+  idleTimeoutSec: number;
+  /** Milliseconds a client has to send a whole request (headers and body). */
+  requestTimeoutMs: number;
+  bodyLimit: number;
+  fetch: FetchHandler;
+}
+
+export interface Listener {
+  /** "127.0.0.1:8042", "[::1]:8042" or "unix:/path". */
+  readonly address: string;
+  readonly port: number | undefined;
+  /** Requests being handled right now. */
+  inFlight(): number;
+  /**
+   * Stops accepting, lets in-flight requests finish and closes idle keep-alive connections.
+   * Resolves "drained" when the last connection is gone, or "deadline" at `deadline` (epoch ms),
+   * after cutting whatever remains. Safe to call twice.
+   */
+  drain(deadline: number): Promise<"drained" | "deadline">;
+}
+
+/** Thrown for start-up failures a user can fix; the caller adds the address. */
+export class ListenError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+export function formatAddress(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}

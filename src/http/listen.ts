@@ -1,0 +1,90 @@
+// Binds the HTTP listener inside a scope and registers its drain: the one place that turns
+// listen failures into errors a user can act on and owns the unix socket file.
+import { chmodSync, lstatSync, unlinkSync } from "node:fs";
+import { connect } from "node:net";
+import { RodentError } from "../errors";
+import type { Scope } from "../kernel/scope";
+import { listen, ListenError, type Listener, type ListenOptions } from "./adapter";
+
+export class ListenFailedError extends RodentError {}
+
+export interface DrainPolicy {
+  /** Wait this long after readiness turns 503 before closing the listener. */
+  delayMs(): number;
+  log(message: string, fields: Record<string, unknown>): void;
+}
+
+/**
+ * Listens as `options` say and defers, in `scope`, the graceful drain: wait the shutdown delay,
+ * stop accepting, let in-flight requests finish, close idle connections, and at the scope's
+ * deadline cut what remains. A unix socket file is removed on close (only our own).
+ */
+export async function startListener(scope: Scope, options: ListenOptions & { socketMode: string }, policy: DrainPolicy): Promise<Listener> {
+  if (options.socket) await clearStaleSocket(options.socket);
+  let listener: Listener;
+  try {
+    listener = await listen(options);
+  } catch (error) {
+    if (error instanceof ListenError) throw explain(error, options);
+    throw error;
+  }
+  if (options.socket) {
+    const socket = options.socket;
+    const ino = lstatSync(socket).ino;
+    scope.defer("socket-file", () => removeIfSame(socket, ino), { critical: true });
+    chmodSync(socket, parseInt(options.socketMode, 8));
+  }
+  scope.defer("http-drain", async ({ timeLeftMs }) => {
+    const delay = Math.min(policy.delayMs(), timeLeftMs);
+    if (delay > 0) {
+      policy.log(`waiting ${delay} ms (server.shutdownDelay) before closing the listener`, { event: "drain-delay", delayMs: delay });
+      await new Promise((r) => setTimeout(r, delay));
+    }
+    const started = Date.now();
+    policy.log("drain started", { event: "drain-started", inFlight: listener.inFlight(), address: listener.address });
+    const outcome = await listener.drain(started + Math.max(0, timeLeftMs - delay));
+    if (outcome === "deadline") throw new Error(`connections still open at the deadline were cut (${listener.inFlight()} in flight)`);
+    policy.log("drained", { event: "drained", durationMs: Date.now() - started });
+  });
+  return listener;
+}
+
+function explain(error: ListenError, options: ListenOptions): ListenFailedError {
+  const where = options.socket ? `unix socket ${options.socket}` : `${options.host}:${options.port}`;
+  const fixes: Record<string, string> = {
+    EADDRINUSE: options.socket
+      ? "another process listens on it: stop it or choose another server.socket"
+      : `port ${options.port} is in use: stop what holds it or choose another with --port`,
+    EACCES: options.port < 1024 && !options.socket ? `ports below 1024 need root or CAP_NET_BIND_SERVICE: use --port 8042 or grant the capability` : "permission denied: choose another address",
+    EADDRNOTAVAIL: `address ${options.host} is not available on this machine: use --host 127.0.0.1, or 0.0.0.0 for all interfaces`,
+    ENOENT: "its directory does not exist: create it or choose another server.socket",
+  };
+  return new ListenFailedError(`cannot listen on ${where}: ${fixes[error.code] ?? error.message}`);
+}
+
+/** A socket file left by a killed instance blocks bind; remove it only if nobody answers on it. */
+async function clearStaleSocket(path: string): Promise<void> {
+  let stat;
+  try {
+    stat = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!stat.isSocket()) throw new ListenFailedError(`cannot listen on unix socket ${path}: a file that is not a socket is there; remove it or choose another server.socket`);
+  const answered = await new Promise<boolean>((resolve) => {
+    const probe = connect(path);
+    const timer = setTimeout(() => (probe.destroy(), resolve(true)), 1000);
+    probe.once("connect", () => (clearTimeout(timer), probe.destroy(), resolve(true)));
+    probe.once("error", () => (clearTimeout(timer), resolve(false)));
+  });
+  if (answered) throw new ListenFailedError(`cannot listen on unix socket ${path}: another process listens on it; stop it or choose another server.socket`);
+  unlinkSync(path);
+}
+
+function removeIfSame(path: string, ino: number): void {
+  try {
+    if (lstatSync(path).ino === ino) unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}

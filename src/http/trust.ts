@@ -1,0 +1,99 @@
+// Who the client is behind a reverse proxy: forwarded headers count only from trusted peers.
+import { isIP } from "node:net";
+
+export type TrustTest = (address: string | undefined) => boolean;
+
+/** Compiles a list of addresses and CIDRs ("127.0.0.0/8", "::1", "10.0.0.0/8") into a test. */
+export function compileTrust(list: readonly string[]): TrustTest {
+  const ranges = list.map(parseRange);
+  return (address) => {
+    if (!address) return false;
+    const bytes = toBytes(address);
+    return bytes !== undefined && ranges.some((r) => inRange(bytes, r));
+  };
+}
+
+export interface ClientInfo {
+  ip: string;
+  scheme: string;
+}
+
+/**
+ * The client's address and scheme. With an untrusted peer, its own address and the connection's
+ * scheme. With a trusted peer, the rightmost X-Forwarded-For (or Forwarded for=) address that is
+ * not itself trusted, and X-Forwarded-Proto (or Forwarded proto=).
+ */
+export function clientInfo(peer: string | undefined, headers: Headers, trusted: TrustTest, connScheme: string): ClientInfo {
+  const own = { ip: unmap(peer ?? "unix"), scheme: connScheme };
+  if (!trusted(peer)) return own;
+  const forwarded = headers.get("forwarded");
+  const hops = forwarded ? forwardedFor(forwarded) : (headers.get("x-forwarded-for") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  let ip = own.ip;
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i]!;
+    if (toBytes(hop) === undefined) break;
+    ip = unmap(hop);
+    if (!trusted(hop)) break;
+  }
+  const proto = forwarded ? /proto=([a-z]+)/i.exec(forwarded)?.[1] : headers.get("x-forwarded-proto")?.split(",")[0]?.trim();
+  return { ip, scheme: proto === "http" || proto === "https" ? proto : connScheme };
+}
+
+function forwardedFor(header: string): string[] {
+  const out: string[] = [];
+  for (const match of header.matchAll(/for=("?)\[?([^\]";,]+)\]?(?::\d+)?\1/gi)) out.push(match[2]!);
+  return out;
+}
+
+interface Range {
+  bytes: Uint8Array;
+  bits: number;
+}
+
+function parseRange(text: string): Range {
+  const [addr, bitsText] = text.split("/");
+  const bytes = toBytes(addr!);
+  if (!bytes) throw new Error(`not an address: ${text}`);
+  const bits = bitsText === undefined ? bytes.length * 8 : Number(bitsText);
+  return { bytes, bits: Math.min(bits, bytes.length * 8) };
+}
+
+function inRange(bytes: Uint8Array, range: Range): boolean {
+  if (bytes.length !== range.bytes.length) return false;
+  let bits = range.bits;
+  for (let i = 0; bits > 0; i++, bits -= 8) {
+    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if ((bytes[i]! & mask) !== (range.bytes[i]! & mask)) return false;
+  }
+  return true;
+}
+
+function unmap(address: string): string {
+  return address.startsWith("::ffff:") && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+}
+
+function toBytes(address: string): Uint8Array | undefined {
+  const plain = unmap(address);
+  const kind = isIP(plain);
+  if (kind === 4) return Uint8Array.from(plain.split(".").map(Number));
+  if (kind !== 6) return undefined;
+  const [head, tail] = plain.split("::") as [string, string | undefined];
+  const groups = (s: string | undefined) => (s ? s.split(":") : []);
+  const left = groups(head);
+  const right = groups(tail);
+  const last = right.length ? right : left;
+  // An embedded IPv4 tail (::ffff:1.2.3.4 was unmapped above; others like 64:ff9b::1.2.3.4) takes two groups.
+  if (last.length && last.at(-1)!.includes(".")) {
+    const v4 = last.pop()!.split(".").map(Number);
+    last.push(((v4[0]! << 8) | v4[1]!).toString(16), ((v4[2]! << 8) | v4[3]!).toString(16));
+  }
+  const fill = tail === undefined ? [] : Array(8 - left.length - right.length).fill("0");
+  const all = [...left, ...fill, ...right];
+  const out = new Uint8Array(16);
+  all.forEach((g, i) => {
+    const n = parseInt(g, 16);
+    out[i * 2] = n >> 8;
+    out[i * 2 + 1] = n & 0xff;
+  });
+  return out;
+}

@@ -1,0 +1,96 @@
+// Tells whether a PID is a live rodent that wrote a given PID file, so a recycled PID or a stranger
+// is never mistaken for the holder (and never signalled).
+import { readFileSync, readlinkSync } from "node:fs";
+import { basename } from "node:path";
+
+/** The program as a process table shows it: the executable and, under a runtime, the script. */
+export interface ProgramIdentity {
+  exe: string;
+  script: string | undefined;
+}
+
+/** This process's identity. Compiled, the executable is the program; otherwise the script is. */
+export function selfIdentity(): ProgramIdentity {
+  const compiled = process.argv[1]?.startsWith("/$bunfs/") ?? false;
+  return { exe: process.execPath, script: compiled ? undefined : process.argv[1] };
+}
+
+export type Liveness = "dead" | "ours" | "stranger";
+
+/**
+ * Classifies `pid` against the PID file written at `writtenAtMs`. A process is ours when it is
+ * alive, runs our executable (and script, under a runtime), and started before the file was
+ * written: a PID recycled after a crash belongs to a process that started later. Without /proc,
+ * a live PID is taken as ours (the safe side for a lock: refuse to start rather than run twice).
+ */
+export function classify(pid: number, writtenAtMs: number, self: ProgramIdentity = selfIdentity()): Liveness {
+  if (!isAlive(pid)) return "dead";
+  const proc = readProc(pid);
+  if (!proc) return "ours";
+  const sameExe = sameProgram(proc.exe, self.exe);
+  const sameScript = self.script === undefined || proc.cmdline.some((arg) => arg === self.script || basename(arg) === basename(self.script!));
+  // Start times are known to 10 ms and the file's mtime to the file system's precision: allow 1 s.
+  const startedBefore = proc.startedAtMs === undefined || proc.startedAtMs <= writtenAtMs + 1000;
+  return sameExe && sameScript && startedBefore ? "ours" : "stranger";
+}
+
+/** True while `pid` exists and is not a zombie waiting to be reaped. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat[stat.lastIndexOf(")") + 2] !== "Z";
+  } catch {
+    return true;
+  }
+}
+
+interface ProcInfo {
+  exe: string;
+  cmdline: string[];
+  startedAtMs: number | undefined;
+}
+
+function readProc(pid: number): ProcInfo | undefined {
+  let exe: string;
+  try {
+    exe = readlinkSync(`/proc/${pid}/exe`);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EACCES" || code === "EPERM") exe = "(unreadable)";
+    else return undefined;
+  }
+  let cmdline: string[] = [];
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+  } catch {
+    // exited meanwhile, or hidden: judged on the executable alone
+  }
+  return { exe, cmdline, startedAtMs: startTime(pid) };
+}
+
+function sameProgram(procExe: string, selfExe: string): boolean {
+  const strip = (p: string) => p.replace(/ \(deleted\)$/, "");
+  // After an upgrade the old process's exe reads "<path> (deleted)": still the same program path.
+  return strip(procExe) === strip(selfExe) || basename(strip(procExe)) === basename(strip(selfExe));
+}
+
+/** Process start time in epoch ms from /proc/PID/stat field 22 and the boot time in /proc/stat. */
+function startTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[19]);
+    const btime = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))?.[1]);
+    if (!Number.isFinite(ticks) || !Number.isFinite(btime)) return undefined;
+    return btime * 1000 + (ticks / 100) * 1000;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,117 @@
+// Where log lines go: stdout or a file, buffered per tick, flushed synchronously on exit, reopened
+// at its path on SIGUSR1. A write failure never throws into the caller.
+import { closeSync, constants, fstatSync, openSync, writeSync } from "node:fs";
+
+const FLUSH_AT = 64 * 1024;
+
+export class LogSink {
+  private fd: number;
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private scheduled = false;
+  private broken = false;
+
+  /** `path` undefined means stdout. Opening a file that cannot be written throws LogFileError. */
+  constructor(readonly path: string | undefined) {
+    this.fd = path === undefined ? 1 : openLogFile(path);
+  }
+
+  get isFile(): boolean {
+    return this.path !== undefined;
+  }
+
+  write(line: string): void {
+    if (this.broken) return;
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+    if (this.pendingBytes >= FLUSH_AT) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.flush();
+      });
+    }
+  }
+
+  /** Writes everything buffered now. Called on every exit path. */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    let data = this.pending.join("");
+    this.pending = [];
+    this.pendingBytes = 0;
+    try {
+      let buffer = Buffer.from(data);
+      while (buffer.length > 0) {
+        const n = writeSync(this.fd, buffer);
+        buffer = buffer.subarray(n);
+      }
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EAGAIN" && data.length < 16 * FLUSH_AT) {
+        // A full non-blocking pipe: keep the lines and try again shortly.
+        this.pending = [data];
+        this.pendingBytes = data.length;
+        setTimeout(() => this.flush(), 10).unref?.();
+        return;
+      }
+      data = "";
+      this.broken = true;
+      process.stderr.write(
+        `rodent: cannot write the log ${this.path ?? "stdout"} (${code ?? error}); log lines are dropped until it is reopened (SIGUSR1)\n`,
+      );
+    }
+  }
+
+  /** Reopens the file at its path (the old one may have been moved by logrotate). */
+  reopen(): void {
+    if (!this.path) return;
+    this.flush();
+    const next = openLogFile(this.path);
+    const old = this.fd;
+    this.fd = next;
+    this.broken = false;
+    try {
+      closeSync(old);
+    } catch {
+      // already closed: nothing to release
+    }
+  }
+
+  close(): void {
+    this.flush();
+    if (this.path) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        // already closed
+      }
+    }
+  }
+}
+
+export class LogFileError extends Error {}
+
+function openLogFile(path: string): number {
+  try {
+    const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o640);
+    if (!fstatSync(fd).isFile() && !path.startsWith("/dev/")) {
+      closeSync(fd);
+      throw Object.assign(new Error("not a regular file"), { code: "EISDIR" });
+    }
+    return fd;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const fix =
+      code === "EACCES" || code === "EPERM"
+        ? "make it writable by this user or choose another --log-file"
+        : code === "ENOENT"
+          ? "create its directory or choose another --log-file"
+          : code === "EROFS"
+            ? "the file system is read-only; choose another --log-file"
+            : code === "EISDIR"
+              ? "it is a directory; name a file"
+              : "choose another --log-file";
+    throw new LogFileError(`cannot open log file ${path} (${code ?? (error as Error).message}): ${fix}`);
+  }
+}
