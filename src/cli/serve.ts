@@ -114,6 +114,7 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
   const startedAt = new Date().toISOString();
   const build = { version: VERSION, commit: COMMIT, buildTime: BUILD_TIME, runtime: runtimeName() };
   let address = "(not listening yet)";
+  let inFlight = () => 0;
   const publish = () => {
     if (!lock.stillHeld()) return;
     const error = writeStatus(pidPath, {
@@ -131,7 +132,7 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
     access: (record) => logger.access(record),
     error: (message, fields) => logger.tagged("http").error(message, fields),
     debugConfig: () => ({ hash: loaded.hash, generation, file: loaded.file ?? null, config: loaded.config, origins: Object.fromEntries(loaded.origins) }),
-    debugLifecycle: () => ({ state: kernel.state, uptimeMs: kernel.uptimeMs, scopes: kernel.root.describe() }),
+    debugLifecycle: () => ({ state: kernel.state, uptimeMs: kernel.uptimeMs, inFlight: inFlight(), scopes: kernel.root.describe() }),
   });
 
   const server = config().server;
@@ -146,6 +147,7 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
     { delayMs: () => ms(config().server.shutdownDelay), log: (m, f) => logger.tagged("http").info(m, f) },
   );
   address = listener.address;
+  inFlight = () => listener.inFlight();
   log.info(`listening on ${address}`, { event: "listening", address });
 
   kernel.onReload(() => {
@@ -174,9 +176,18 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
     if (state !== "stopped") publish();
   });
 
+  // The status record doubles as a heartbeat: refreshed every health.interval (read live).
+  let heartbeat: ReturnType<typeof setTimeout> | undefined;
+  const beat = () => {
+    publish();
+    heartbeat = setTimeout(beat, ms(config().health.interval));
+    heartbeat.unref?.();
+  };
+  instance.defer("heartbeat", () => clearTimeout(heartbeat));
+
   kernel.ready();
   if (kernel.state !== "ready") return; // a signal arrived during start-up: the drain is under way
-  publish();
+  beat();
   log.info("ready", { event: "ready", sinceExecMs: Math.round(process.uptime() * 1000), address });
   channel?.send({ kind: "ready", pid: process.pid, address });
 }

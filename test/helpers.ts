@@ -1,0 +1,214 @@
+// Test helpers: spawn the compiled binary (or the Node bundle), wait on conditions, free ports,
+// temp dirs, and kill only what a test started, by PID, after each test.
+import { afterEach } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dir, "..");
+export const BIN = join(ROOT, "dist/rodent");
+export const BUNDLE = join(ROOT, "dist/rodent.mjs");
+
+if (!existsSync(BIN) || !existsSync(BUNDLE)) {
+  throw new Error("dist/rodent or dist/rodent.mjs is missing: run 'npm test' (it builds first) or 'npm run build'");
+}
+
+const started = new Set<number>();
+const dirs = new Set<string>();
+
+afterEach(() => {
+  for (const pid of started) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  started.clear();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs.clear();
+});
+
+/** Registers a PID a test caused to exist (e.g. a daemon), so afterEach kills it if still alive. */
+export function track(pid: number): void {
+  started.add(pid);
+}
+
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "rodent-test-"));
+  dirs.add(dir);
+  return dir;
+}
+
+/** A port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => done(port));
+    });
+  });
+}
+
+export interface Running {
+  pid: number;
+  /** Everything written to stdout and stderr so far. */
+  output(): string;
+  /** Resolves with the exit code (or 128+signal); rejects after timeoutMs. */
+  exited(timeoutMs?: number): Promise<number>;
+  signal(sig: NodeJS.Signals): void;
+  /** Resolves once the output matches, rejects with the output after timeoutMs. */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+}
+
+export interface SpawnOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  /** "node" runs dist/rodent.mjs with node. */
+  runtime?: "bun" | "node";
+}
+
+/** Starts rodent with `args`; its HOME and XDG_RUNTIME_DIR point into a temp dir unless given. */
+export function spawnRodent(args: string[], options: SpawnOptions = {}): Running {
+  const home = options.env?.HOME ?? tempDir();
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...cleanEnv(), HOME: home, XDG_RUNTIME_DIR: home, ...options.env })) if (v !== undefined) env[k] = v;
+  const cmd = options.runtime === "node" ? ["node", BUNDLE, ...args] : [BIN, ...args];
+  const proc = Bun.spawn(cmd, { cwd: options.cwd ?? home, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  started.add(proc.pid);
+  let text = "";
+  const waiters = new Set<() => void>();
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      text += decoder.decode(chunk, { stream: true });
+      for (const w of waiters) w();
+    }
+  };
+  const pumps = Promise.all([pump(proc.stdout), pump(proc.stderr)]);
+  return {
+    pid: proc.pid,
+    output: () => text,
+    async exited(timeoutMs = 20_000) {
+      const code = await withTimeout(proc.exited, timeoutMs, () => `rodent (PID ${proc.pid}) did not exit within ${timeoutMs} ms; output:\n${text}`);
+      await withTimeout(pumps, 2000, () => "output streams did not close");
+      started.delete(proc.pid);
+      return proc.signalCode ? 128 + signalNumber(proc.signalCode) : code;
+    },
+    signal(sig) {
+      process.kill(proc.pid, sig);
+    },
+    waitForOutput(pattern, timeoutMs = 15_000) {
+      return new Promise((done, fail) => {
+        const check = () => {
+          const match = text.match(pattern);
+          if (match) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            done(match);
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          fail(new Error(`no ${pattern} in the output within ${timeoutMs} ms; output:\n${text}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** Runs rodent to completion: exit code, stdout and stderr. */
+export async function runRodent(args: string[], options: SpawnOptions & { timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const home = options.env?.HOME ?? tempDir();
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...cleanEnv(), HOME: home, XDG_RUNTIME_DIR: home, ...options.env })) if (v !== undefined) env[k] = v;
+  const cmd = options.runtime === "node" ? ["node", BUNDLE, ...args] : [BIN, ...args];
+  const proc = Bun.spawn(cmd, { cwd: options.cwd ?? home, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  started.add(proc.pid);
+  const [stdout, stderr, code] = await withTimeout(
+    Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]),
+    options.timeoutMs ?? 20_000,
+    () => `rodent ${args.join(" ")} did not finish in time`,
+  );
+  started.delete(proc.pid);
+  return { code, stdout, stderr };
+}
+
+/** The environment without rodent's own variables or a supervisor's. */
+export function cleanEnv(): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith("RODENT_") || k === "NOTIFY_SOCKET" || k === "INVOCATION_ID") delete env[k];
+  return env;
+}
+
+/** Polls `check` every 20 ms until it returns a truthy value; rejects after timeoutMs. */
+export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 15_000, what = "condition"): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await Bun.sleep(20);
+  }
+}
+
+/** Waits until `url` answers at all (any status), then returns that response. */
+export async function waitForUrl(url: string, timeoutMs = 15_000): Promise<Response> {
+  return waitFor(async () => {
+    try {
+      return await fetch(url, { signal: AbortSignal.timeout(1000) });
+    } catch {
+      return undefined;
+    }
+  }, timeoutMs, `${url} answering`);
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat[stat.lastIndexOf(")") + 2] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** Starts `rodent serve` on a free port with a PID file in a temp dir and waits for /ready. */
+export async function startServer(extra: string[] = [], options: SpawnOptions = {}): Promise<Running & { port: number; url: string; dir: string; pidFile: string }> {
+  const dir = options.env?.HOME ?? tempDir();
+  const port = await freePort();
+  const pidFile = join(dir, "rodent.pid");
+  const running = spawnRodent(["serve", "--port", String(port), "--pid-file", pidFile, ...extra], { ...options, env: { HOME: dir, ...options.env } });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => {
+    try {
+      return (await fetch(`${url}/ready`, { signal: AbortSignal.timeout(1000) })).status === 200;
+    } catch {
+      return false;
+    }
+  }, 15_000, `rodent ready on ${url}; output: ${running.output()}`);
+  return { ...running, port, url, dir, pidFile };
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(message())), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function signalNumber(name: string): number {
+  return ({ SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[name] ?? 0;
+}
