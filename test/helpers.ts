@@ -97,7 +97,7 @@ export function spawnRodent(args: string[], options: SpawnOptions = {}): Running
       const code = await withTimeout(proc.exited, timeoutMs, () => `rodent (PID ${proc.pid}) did not exit within ${timeoutMs} ms; output:\n${text}`);
       await withTimeout(pumps, 2000, () => "output streams did not close");
       started.delete(proc.pid);
-      return proc.signalCode ? 128 + signalNumber(proc.signalCode) : code;
+      return proc.signalCode ? 128 + signalNumber(String(proc.signalCode)) : code;
     },
     signal(sig) {
       process.kill(proc.pid, sig);
@@ -160,13 +160,19 @@ export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 15_000
 
 /** Waits until `url` answers at all (any status), then returns that response. */
 export async function waitForUrl(url: string, timeoutMs = 15_000): Promise<Response> {
-  return waitFor(async () => {
+  return waitFor<Response | undefined>(async () => {
     try {
       return await fetch(url, { signal: AbortSignal.timeout(1000) });
     } catch {
       return undefined;
     }
-  }, timeoutMs, `${url} answering`);
+  }, timeoutMs, `${url} answering`) as Promise<Response>;
+}
+
+/** GET `url` and parse the JSON body (typed loosely: tests assert on its shape). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function getJson(url: string, init?: RequestInit): Promise<any> {
+  return (await fetch(url, init)).json();
 }
 
 export function isAlive(pid: number): boolean {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { startServer, waitFor } from "./helpers";
+import { getJson, startServer, waitFor } from "./helpers";
 
 /** Starts a request and resolves with its outcome; never rejects. */
 function request(url: string): Promise<{ status: number; body: string } | { error: string }> {
@@ -12,7 +12,7 @@ function request(url: string): Promise<{ status: number; body: string } | { erro
 
 /** Waits until the server reports `count` sleeping requests in flight. */
 async function inFlight(url: string, count = 1): Promise<void> {
-  await waitFor(async () => (await (await fetch(`${url}/debug/lifecycle`)).json()).inFlight >= count + 1, 10_000, "requests in flight");
+  await waitFor(async () => (await getJson(`${url}/debug/lifecycle`)).inFlight >= count + 1, 10_000, "requests in flight");
 }
 
 describe("graceful shutdown", () => {
@@ -102,12 +102,12 @@ describe("development mode", () => {
     expect((await fetch(`${plain.url}/debug/lifecycle`)).status).toBe(404);
     expect((await fetch(`${plain.url}/debug/sleep?ms=1`)).status).toBe(404);
     const dev = await startServer(["--dev"]);
-    const life = await (await fetch(`${dev.url}/debug/lifecycle`)).json();
+    const life = await getJson(`${dev.url}/debug/lifecycle`);
     expect(life.state).toBe("ready");
     expect(life.scopes.name).toBe("rodent");
     expect(life.scopes.children.map((c: { name: string }) => c.name)).toEqual(["instance", "http"]);
     expect(life.scopes.children[0].cleanups).toContain("pid-file");
-    const cfg = await (await fetch(`${dev.url}/debug/config`)).json();
+    const cfg = await getJson(`${dev.url}/debug/config`);
     expect(cfg.config.server.port).toBe(dev.port);
     expect(cfg.origins["server.port"]).toBe("flag --port");
     expect(cfg.origins["development.enabled"]).toBe("flag --dev");
