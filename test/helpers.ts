@@ -1,7 +1,7 @@
 // Test helpers: spawn the compiled binary (or the Node bundle), wait on conditions, free ports,
 // temp dirs, and kill only what a test started, by PID, after each test.
 import { afterEach } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -37,6 +37,8 @@ export function track(pid: number): void {
 
 export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "rodent-test-"));
+  // open to the unprivileged user some tests run as; the tests own what is inside
+  chmodSync(dir, 0o777);
   dirs.add(dir);
   return dir;
 }
@@ -70,6 +72,13 @@ export interface SpawnOptions {
   cwd?: string;
   /** "node" runs dist/rodent.mjs with node. */
   runtime?: "bun" | "node";
+  /** Run as the unprivileged user "nobody" when the tests run as root (mode bits matter then). */
+  unprivileged?: boolean;
+}
+
+/** The command prefix that drops root to nobody; empty when not root. */
+export function dropRoot(): string[] {
+  return process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
 }
 
 /** Starts rodent with `args`; its HOME and XDG_RUNTIME_DIR point into a temp dir unless given. */
@@ -77,7 +86,7 @@ export function spawnRodent(args: string[], options: SpawnOptions = {}): Running
   const home = options.env?.HOME ?? tempDir();
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...cleanEnv(), HOME: home, XDG_RUNTIME_DIR: home, ...options.env })) if (v !== undefined) env[k] = v;
-  const cmd = options.runtime === "node" ? ["node", BUNDLE, ...args] : [BIN, ...args];
+  const cmd = [...(options.unprivileged ? dropRoot() : []), ...(options.runtime === "node" ? ["node", BUNDLE, ...args] : [BIN, ...args])];
   const proc = Bun.spawn(cmd, { cwd: options.cwd ?? home, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   started.add(proc.pid);
   let text = "";

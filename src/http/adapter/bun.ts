@@ -8,6 +8,9 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     const common = {
       // A compiled binary defaults to development mode, whose error page shows the stack.
       development: false,
+      // Production mode turns reusePort on by default: a second process would then share the
+      // port silently instead of failing with EADDRINUSE.
+      reusePort: false,
       idleTimeout: options.idleTimeoutSec,
       maxRequestBodySize: options.bodyLimit,
       fetch(request: Request, srv: { requestIP(r: Request): { address: string } | null }) {
