@@ -7,18 +7,21 @@ import { formatAddress, ListenError } from "./types";
 export async function listen(options: ListenOptions): Promise<Listener> {
   let inFlight = 0;
   const server = createAdaptorServer({
-    fetch: (request: Request, env: { incoming: { socket: IncomingMessage["socket"] } }) =>
-      options.fetch(request, { peer: () => env.incoming.socket.remoteAddress }),
+    // Counted around the handler, as Bun's pendingRequests counts: the asking request included.
+    fetch: async (request: Request, env: { incoming: { socket: IncomingMessage["socket"] } }) => {
+      inFlight++;
+      try {
+        return await options.fetch(request, { peer: () => env.incoming.socket.remoteAddress });
+      } finally {
+        inFlight--;
+      }
+    },
     serverOptions: {
       keepAliveTimeout: options.idleTimeoutSec * 1000,
       requestTimeout: options.requestTimeoutMs,
       headersTimeout: Math.min(options.requestTimeoutMs, 60_000),
     },
   }) as Server;
-  server.on("request", (_req, res) => {
-    inFlight++;
-    res.once("close", () => inFlight--);
-  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) => reject(new ListenError(error.code ?? "EUNKNOWN", error.message)));
     if (options.socket) server.listen(options.socket, resolve);
