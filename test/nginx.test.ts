@@ -1,0 +1,100 @@
+// rodent behind real nginx: two upstreams under load, one is sent SIGTERM mid-run.
+import { describe, expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { freePort, ROOT, startServer, tempDir, track, waitFor, type SpawnOptions } from "./helpers";
+
+const haveNginx = Bun.which("nginx", { PATH: `${process.env.PATH}:/usr/sbin` }) !== null;
+const haveWrk = Bun.which("wrk") !== null;
+
+async function startNginx(upstreams: number[]): Promise<{ url: string; stop(): Promise<void> }> {
+  const dir = tempDir();
+  const port = await freePort();
+  const site = readFileSync(join(ROOT, "contrib/nginx/rodent.conf"), "utf8")
+    .replace(/^\s*#?\s*server 127\.0\.0\.1:\d+ max_fails=0;.*$/gm, "")
+    .replace("upstream rodent {", `upstream rodent {\n${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=0;`).join("\n")}`)
+    .replace("listen 127.0.0.1:8080;", `listen 127.0.0.1:${port};`);
+  writeFileSync(join(dir, "rodent.conf"), site);
+  writeFileSync(
+    join(dir, "nginx.conf"),
+    `daemon off;\nworker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log warn;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  client_body_temp_path ${dir}/body;\n  proxy_temp_path ${dir}/proxy;\n  fastcgi_temp_path ${dir}/fastcgi;\n  uwsgi_temp_path ${dir}/uwsgi;\n  scgi_temp_path ${dir}/scgi;\n  include ${dir}/rodent.conf;\n}\n`,
+  );
+  const nginx = Bun.spawn(["nginx", "-p", dir, "-c", join(dir, "nginx.conf")], { stdout: "pipe", stderr: "pipe", env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin` } });
+  track(nginx.pid);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => {
+    try {
+      return (await fetch(`${url}/ready`)).status === 200;
+    } catch {
+      return false;
+    }
+  }, 15_000, `nginx on ${url}`);
+  return {
+    url,
+    async stop() {
+      nginx.kill("SIGQUIT");
+      await nginx.exited;
+    },
+  };
+}
+
+/** Runs wrk against `url` and returns its counts of requests, non-2xx answers and socket errors. */
+async function wrk(url: string, seconds: number): Promise<{ requests: number; non2xx: number; socketErrors: number; output: string }> {
+  const proc = Bun.spawn(["wrk", "-t2", "-c16", `-d${seconds}s`, "--timeout", "5s", url], { stdout: "pipe", stderr: "pipe" });
+  track(proc.pid);
+  const output = await new Response(proc.stdout).text();
+  await proc.exited;
+  const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
+  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+  const socketErrors = errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
+  return { requests, non2xx, socketErrors, output };
+}
+
+async function scenario(options: SpawnOptions): Promise<void> {
+  const a = await startServer([], options);
+  const b = await startServer([], options);
+  const nginx = await startNginx([a.port, b.port]);
+  try {
+    const load = wrk(`${nginx.url}/api/v1/rodent/version`, 6);
+    // SIGTERM one upstream once the load is well under way
+    await Bun.sleep(2000);
+    a.signal("SIGTERM");
+    expect(await a.exited()).toBe(0);
+    const result = await load;
+    expect(result.requests).toBeGreaterThan(1000);
+    expect({ non2xx: result.non2xx, socketErrors: result.socketErrors }).toEqual({ non2xx: 0, socketErrors: 0 });
+    expect((await fetch(`${nginx.url}/ready`)).status).toBe(200);
+  } finally {
+    await nginx.stop();
+  }
+}
+
+describe.if(haveNginx && haveWrk)("behind nginx", () => {
+  test("SIGTERM to one of two upstreams under load: zero failed requests, zero connection errors", async () => {
+    await scenario({});
+  });
+
+  test("the same with the Node bundle as the upstreams", async () => {
+    await scenario({ runtime: "node" });
+  });
+
+  test("the client IP and request id arrive through nginx", async () => {
+    const a = await startServer(["--dev"]);
+    const nginx = await startNginx([a.port]);
+    try {
+      const res = await fetch(`${nginx.url}/debug/request`, { headers: { "x-forwarded-for": "203.0.113.50" } });
+      const seen = (await res.json()) as { ip: string; requestId: string };
+      // nginx appends the real peer (127.0.0.1, trusted) after the client's claim
+      expect(seen.ip).toBe("203.0.113.50");
+      expect(seen.requestId).toMatch(/^[0-9a-f]{32}$/);
+      expect(res.headers.get("x-request-id")).toBe(seen.requestId);
+    } finally {
+      await nginx.stop();
+    }
+  });
+});
+
+test.if(!(haveNginx && haveWrk))("nginx and wrk are installed (.ci/run installs them)", () => {
+  expect(`nginx: ${haveNginx}, wrk: ${haveWrk}`).toBe("nginx: true, wrk: true");
+});
