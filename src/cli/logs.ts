@@ -4,14 +4,16 @@ import { loadConfig } from "../config/load";
 import { RodentError } from "../errors";
 import { EXIT } from "../kernel/exit-codes";
 import type { Command } from "./command";
-import { configFileFlag, logFileFlag } from "./config-flags";
+import { logFileFlag } from "./config-flags";
+import { findTarget, targetFlags } from "./target";
+import { readStatus } from "../instance/status";
 import { logFilePath } from "./log-path";
 
 export const logs: Command = {
   name: "logs",
   summary: "Print the last lines of the log file; -f follows it, across rotation.",
   flags: {
-    ...configFileFlag,
+    ...targetFlags,
     ...logFileFlag,
     lines: {
       type: "string", short: "n", value: "N", description: "how many lines (default 100)",
@@ -24,7 +26,11 @@ export const logs: Command = {
   },
   async run({ flags }) {
     const { config } = loadConfig({ file: flags.config as string | undefined, env: { ...process.env }, flags: {} });
-    const path = (flags["log-file"] as string | undefined) ?? (config.logs.output === "file" ? logFilePath(config, undefined) : undefined);
+    // The running instance knows where it writes (a daemon writes a file even when logs.output is stdout).
+    const { pidPath, seen } = findTarget(flags);
+    const record = seen.kind === "held" ? readStatus(pidPath) : undefined;
+    const live = seen.kind === "held" && record?.pid === seen.holder.pid ? record.logFile : undefined;
+    const path = (flags["log-file"] as string | undefined) ?? live ?? (config.logs.output === "file" ? logFilePath(config, undefined) : undefined);
     if (!path) {
       process.stderr.write("rodent logs go to stdout (logs.output: stdout): read them where its output goes (journalctl, docker logs), or set logs.output: file\n");
       return EXIT.failure;

@@ -119,7 +119,7 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
     if (!lock.stillHeld()) return;
     const error = writeStatus(pidPath, {
       pid: process.pid, state: kernel.state, version: VERSION, runtime: build.runtime, startedAt,
-      address, configHash: loaded.hash, generation, reload: lastReload,
+      address, logFile: logger.sink.path, configHash: loaded.hash, generation, reload: lastReload,
     });
     if (error) log.warn(`cannot write the status record next to ${pidPath}: ${error.message}`, { event: "status-write-failed" });
   };

@@ -3,7 +3,7 @@ import { lstatSync, unlinkSync } from "node:fs";
 import { ms, parseDuration } from "../config/duration";
 import { RodentError } from "../errors";
 import { isAlive } from "../instance/identity";
-import { removeStatus } from "../instance/status";
+import { readStatus, removeStatus } from "../instance/status";
 import { EXIT } from "../kernel/exit-codes";
 import { signalFor } from "../kernel/signals";
 import type { Command } from "./command";
@@ -37,7 +37,8 @@ export const stop: Command = {
     if (seen.kind !== "held") return EXIT.failure;
     const { pid, ino } = seen.holder;
     const started = Date.now();
-    process.kill(pid, signalFor("stop"));
+    // A second SIGTERM would force an instance that is already draining: just wait for it.
+    if (readStatus(pidPath)?.state !== "draining") process.kill(pid, signalFor("stop"));
     const timeoutMs = ms((flags.timeout as string | undefined) ?? "30s");
     if (await waitFor(() => !isAlive(pid), timeoutMs)) {
       process.stdout.write(`rodent stopped (PID ${pid}) in ${Date.now() - started} ms\n`);

@@ -3,16 +3,19 @@
 import { readFileSync, readlinkSync } from "node:fs";
 import { basename } from "node:path";
 
-/** The program as a process table shows it: the executable and, under a runtime, the script. */
+/** The names a rodent process goes by in a process table: the binary, the Node bundle, the script. */
 export interface ProgramIdentity {
-  exe: string;
-  script: string | undefined;
+  names: Set<string>;
 }
 
-/** This process's identity. Compiled, the executable is the program; otherwise the script is. */
+/**
+ * This program's names. Compiled, the executable is the program; under a runtime the script is.
+ * "rodent" and "rodent.mjs" always count, so the binary and the Node bundle recognise each other.
+ */
 export function selfIdentity(): ProgramIdentity {
   const compiled = process.argv[1]?.startsWith("/$bunfs/") ?? false;
-  return { exe: process.execPath, script: compiled ? undefined : process.argv[1] };
+  const own = compiled || !process.argv[1] ? process.execPath : process.argv[1];
+  return { names: new Set([basename(own), "rodent", "rodent.mjs"]) };
 }
 
 export type Liveness = "dead" | "ours" | "stranger";
@@ -27,11 +30,12 @@ export function classify(pid: number, writtenAtMs: number, self: ProgramIdentity
   if (!isAlive(pid)) return "dead";
   const proc = readProc(pid);
   if (!proc) return "ours";
-  const sameExe = sameProgram(proc.exe, self.exe);
-  const sameScript = self.script === undefined || proc.cmdline.some((arg) => arg === self.script || basename(arg) === basename(self.script!));
+  // The executable, or the program or script among the first arguments (node dist/rodent.mjs).
+  const candidates = [proc.exe.replace(/ \(deleted\)$/, ""), ...proc.cmdline.slice(0, 2)];
+  const isRodent = candidates.some((c) => self.names.has(basename(c)));
   // Start times are known to 10 ms and the file's mtime to the file system's precision: allow 1 s.
   const startedBefore = proc.startedAtMs === undefined || proc.startedAtMs <= writtenAtMs + 1000;
-  return sameExe && sameScript && startedBefore ? "ours" : "stranger";
+  return isRodent && startedBefore ? "ours" : "stranger";
 }
 
 /** True while `pid` exists and is not a zombie waiting to be reaped. */
@@ -72,12 +76,6 @@ function readProc(pid: number): ProcInfo | undefined {
     // exited meanwhile, or hidden: judged on the executable alone
   }
   return { exe, cmdline, startedAtMs: startTime(pid) };
-}
-
-function sameProgram(procExe: string, selfExe: string): boolean {
-  const strip = (p: string) => p.replace(/ \(deleted\)$/, "");
-  // After an upgrade the old process's exe reads "<path> (deleted)": still the same program path.
-  return strip(procExe) === strip(selfExe) || basename(strip(procExe)) === basename(strip(selfExe));
 }
 
 /** Process start time in epoch ms from /proc/PID/stat field 22 and the boot time in /proc/stat. */

@@ -20,6 +20,8 @@ export interface StatusRecord {
   runtime: string;
   startedAt: string;
   address: string;
+  /** Where its logs go; undefined for stdout. */
+  logFile: string | undefined;
   configHash: string;
   generation: number;
   reload: ReloadOutcome | undefined;
