@@ -81,7 +81,6 @@ async function runInstance(input: ConfigInput, loaded: LoadedConfig, flags: Reco
   });
   if (stayedInForeground) log.info("under a supervisor (NOTIFY_SOCKET/INVOCATION_ID): staying in the foreground", { event: "no-detach" });
   for (const w of loaded.warnings) log.warn(`${w.source}: ${w.key}: ${w.message}`, { event: "config-warning" });
-  kernel.root.defer("log-file", () => logger.sink.close());
   kernel.onReopen(() => {
     logger.sink.reopen();
     log.info("log file reopened", { event: "log-reopened", path: logger.sink.path ?? "stdout" });

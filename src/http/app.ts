@@ -149,7 +149,9 @@ function redactQuery(url: string): string {
   const q = pathAndQuery.indexOf("?");
   if (q < 0) return pathAndQuery;
   const params = new URLSearchParams(pathAndQuery.slice(q + 1));
-  for (const key of [...params.keys()]) if (SECRET_PARAM.test(key)) params.set(key, "REDACTED");
+  const secrets = [...params.keys()].filter((key) => SECRET_PARAM.test(key));
+  if (secrets.length === 0) return pathAndQuery;
+  for (const key of secrets) params.set(key, "REDACTED");
   return `${pathAndQuery.slice(0, q)}?${params.toString()}`;
 }
 

@@ -35,10 +35,20 @@ export class Logger {
     this.format = resolveFormat(settings.format, this.sink);
     this.level = LogLevels[settings.level];
     const sink = this.sink;
+    // consola's own fancy reporter for a person at a terminal; plain lines through the sink otherwise.
+    const fancy = !sink.isFile && process.stdout.isTTY ? createConsola({ fancy: true }).options.reporters[0] : undefined;
     this.consola = createConsola({
       level: this.level,
       throttle: 0,
-      reporters: [{ log: (obj: LogObject) => sink.write(this.format === "json" ? jsonLine(obj) : prettyLine(obj)) }],
+      reporters: [
+        {
+          log: (obj: LogObject, ctx) => {
+            if (this.format === "json") sink.write(jsonLine(obj));
+            else if (fancy) fancy.log(obj, ctx);
+            else sink.write(prettyLine(obj));
+          },
+        },
+      ],
     });
   }
 

@@ -1,6 +1,7 @@
 // Where log lines go: stdout or a file, buffered per tick, flushed synchronously on exit, reopened
 // at its path on SIGUSR1. A write failure never throws into the caller.
 import { closeSync, constants, fstatSync, openSync, writeSync } from "node:fs";
+import { RodentError } from "../errors";
 
 const FLUSH_AT = 64 * 1024;
 
@@ -77,20 +78,10 @@ export class LogSink {
       // already closed: nothing to release
     }
   }
-
-  close(): void {
-    this.flush();
-    if (this.path) {
-      try {
-        closeSync(this.fd);
-      } catch {
-        // already closed
-      }
-    }
-  }
 }
 
-export class LogFileError extends Error {}
+/** The log file cannot be opened: names the path and the fix. */
+export class LogFileError extends RodentError {}
 
 function openLogFile(path: string): number {
   try {
