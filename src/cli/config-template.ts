@@ -26,8 +26,8 @@ const NOTES: Record<string, string> = {
   "development.enabled": "mount the /debug routes (never in production)",
 };
 
-export function defaultConfigFile(): string {
-  const { config } = loadConfig({ file: "/dev/null", env: {}, flags: {} });
+export async function defaultConfigFile(): Promise<string> {
+  const { config } = await loadConfig({ file: "/dev/null", env: {}, flags: {} });
   const values = config as unknown as Record<string, Record<string, unknown>>;
   const out = ["# rodent configuration. Precedence: defaults < this file < RODENT_* environment < flags.", "# Reload with SIGHUP or 'rodent reload'; host, port, socket and PID file need a restart.", ""];
   let section = "";

@@ -1,7 +1,6 @@
 // `rodent config print|check|init`: show the effective config and its sources, validate like
 // `nginx -t` (including the listen address), and write a commented starting file.
 import { existsSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { ConfigError, loadConfig, type LoadedConfig } from "../config/load";
 import { leafKeys } from "../config/schema";
@@ -32,8 +31,8 @@ export const config: Command = {
   },
 };
 
-function print(flags: Record<string, unknown>): number {
-  const loaded = loadConfig(configInput(flags));
+async function print(flags: Record<string, unknown>): Promise<number> {
+  const loaded = await loadConfig(configInput(flags));
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ file: loaded.file ?? null, hash: loaded.hash, config: loaded.config, origins: Object.fromEntries(loaded.origins) }, null, 2)}\n`);
     return EXIT.ok;
@@ -53,7 +52,7 @@ function print(flags: Record<string, unknown>): number {
 async function check(flags: Record<string, unknown>): Promise<number> {
   let loaded: LoadedConfig;
   try {
-    loaded = loadConfig(configInput(flags), { strict: true });
+    loaded = await loadConfig(configInput(flags), { strict: true });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);
@@ -72,6 +71,7 @@ async function check(flags: Record<string, unknown>): Promise<number> {
 async function tryListen(loaded: LoadedConfig, pidFlag: string | undefined): Promise<string | undefined> {
   const { host, port, socket } = loaded.config.server;
   if (socket || port === 0) return undefined;
+  const { createServer } = await import("node:net");
   const error = await new Promise<NodeJS.ErrnoException | undefined>((done) => {
     const server = createServer();
     server.once("error", (e) => done(e as NodeJS.ErrnoException));
@@ -90,11 +90,11 @@ async function tryListen(loaded: LoadedConfig, pidFlag: string | undefined): Pro
   return `cannot listen on ${host}:${port}: ${error.message}`;
 }
 
-function init(target: string | undefined, force: boolean): number {
+async function init(target: string | undefined, force: boolean): Promise<number> {
   const path = resolve(target ?? "rodent.yml");
   if (existsSync(path) && !force) throw new RodentError(`${path} already exists; use --force to overwrite it`);
   try {
-    writeFileSync(path, defaultConfigFile(), { mode: 0o644 });
+    writeFileSync(path, await defaultConfigFile(), { mode: 0o644 });
   } catch (error) {
     throw new RodentError(`cannot write ${path} (${(error as NodeJS.ErrnoException).code}): choose another path`);
   }

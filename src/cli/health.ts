@@ -1,5 +1,4 @@
 // `rodent health`: ask the configured instance's health endpoint, with a short timeout and retries.
-import { request } from "node:http";
 import { loadConfig } from "../config/load";
 import { EXIT } from "../kernel/exit-codes";
 import type { Command } from "./command";
@@ -20,7 +19,7 @@ export const health: Command = {
     if (flags.host !== undefined) overrides["server.host"] = flags.host;
     if (flags.port !== undefined) overrides["server.port"] = flags.port;
     if (flags.socket !== undefined) overrides["server.socket"] = flags.socket;
-    const { config } = loadConfig({ file: flags.config as string | undefined, env: { ...process.env }, flags: overrides });
+    const { config } = await loadConfig({ file: flags.config as string | undefined, env: { ...process.env }, flags: overrides });
     const socket = flags.host === undefined && flags.port === undefined ? config.server.socket : (flags.socket as string | undefined);
     const host = config.server.host === "0.0.0.0" ? "127.0.0.1" : config.server.host === "::" ? "::1" : config.server.host;
     const where = socket ? `unix:${socket}${config.health.endpoint}` : `http://${host.includes(":") ? `[${host}]` : host}:${config.server.port}${config.health.endpoint}`;
@@ -39,7 +38,8 @@ export const health: Command = {
   },
 };
 
-function ask(socket: string | undefined, host: string, port: number, path: string): Promise<{ ok: true; status: number; body: string } | { ok: false; why: string }> {
+async function ask(socket: string | undefined, host: string, port: number, path: string): Promise<{ ok: true; status: number; body: string } | { ok: false; why: string }> {
+  const { request } = await import("node:http");
   return new Promise((resolve) => {
     const req = request({ ...(socket ? { socketPath: socket } : { host, port }), path, timeout: 2000, headers: { connection: "close" } }, (res) => {
       let body = "";

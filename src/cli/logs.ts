@@ -25,9 +25,9 @@ export const logs: Command = {
     follow: { type: "boolean", short: "f", description: "keep printing new lines until Ctrl-C" },
   },
   async run({ flags }) {
-    const { config } = loadConfig({ file: flags.config as string | undefined, env: { ...process.env }, flags: {} });
+    const { config } = await loadConfig({ file: flags.config as string | undefined, env: { ...process.env }, flags: {} });
     // The running instance knows where it writes (a daemon writes a file even when logs.output is stdout).
-    const { pidPath, seen } = findTarget(flags);
+    const { pidPath, seen } = await findTarget(flags);
     const record = seen.kind === "held" ? readStatus(pidPath) : undefined;
     const live = seen.kind === "held" && record?.pid === seen.holder.pid ? record.logFile : undefined;
     const path = (flags["log-file"] as string | undefined) ?? live ?? (config.logs.output === "file" ? logFilePath(config, undefined) : undefined);

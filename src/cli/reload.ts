@@ -11,7 +11,7 @@ export const reload: Command = {
   summary: "Reload the config file of the running instance and report whether it was applied.",
   flags: targetFlags,
   async run({ flags }) {
-    const { pidPath, seen } = findTarget(flags);
+    const { pidPath, seen } = await findTarget(flags);
     if (seen.kind !== "held") throw new RodentError(`rodent is not running (PID file ${pidPath}); start it with 'rodent serve'`);
     const before = readStatus(pidPath)?.reload?.seq ?? 0;
     process.kill(seen.holder.pid, signalFor("reload"));

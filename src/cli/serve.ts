@@ -5,7 +5,7 @@ import { ms } from "../config/duration";
 import { loadConfig, type ConfigInput, type LoadedConfig } from "../config/load";
 import { buildReload } from "../config/reload";
 import { claimDaemonChannel, isDaemonChild } from "../daemon/channel";
-import { detach, supervised } from "../daemon/detach";
+import { supervised } from "../daemon/supervisor";
 import { takeLock } from "../instance/lock";
 import { resolvePidPath } from "../instance/paths";
 import { removeStatus, writeStatus, type ReloadOutcome } from "../instance/status";
@@ -32,7 +32,7 @@ export const serve: Command = {
     "Signals: SIGTERM/SIGINT drain and exit 0 (a second one forces exit), SIGHUP reloads the config file,\nSIGUSR1 reopens the log file.",
   async run({ flags }) {
     const input = configInput(flags);
-    const loaded = loadConfig(input);
+    const loaded = await loadConfig(input);
     const channel = claimDaemonChannel();
     if ((flags.detach || loaded.config.server.daemonize) && !channel && !isDaemonChild() && !supervised()) {
       return detachDaemon(flags, loaded);
@@ -50,6 +50,8 @@ async function detachDaemon(flags: Record<string, unknown>, loaded: LoadedConfig
   const args = [...process.argv.slice(2), "--pid-file", pidPath, "--log-file", logFile];
   if (loaded.file) args.push("--config", loaded.file);
   if (loaded.config.server.socket) args.push("--socket", resolve(loaded.config.server.socket));
+  // loaded only here: child_process is not needed by a foreground instance
+  const { detach } = await import("../daemon/detach");
   const { pid, address } = await detach({ args, logFile, readyTimeoutMs: 30_000 });
   process.stdout.write(`rodent is running as a daemon (PID ${pid}) on ${address}; logs: ${logFile}\n`);
   return EXIT.ok;
@@ -149,8 +151,8 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
   inFlight = () => listener.inFlight();
   log.info(`listening on ${address}`, { event: "listening", address });
 
-  kernel.onReload(() => {
-    const result = buildReload(loaded, input);
+  kernel.onReload(async () => {
+    const result = await buildReload(loaded, input);
     if (!result.applied || !result.next) {
       lastReload = { seq: (lastReload?.seq ?? 0) + 1, applied: false, at: new Date().toISOString(), errors: result.errors };
       log.error(`reload rejected; the running config (${loaded.hash}) stays:\n  ${result.errors.join("\n  ")}`, { event: "reload-rejected", errors: result.errors });

@@ -9,7 +9,7 @@ export const status: Command = {
   summary: "Show whether rodent is running (exit 0), stale (1) or not running (3).",
   flags: { ...targetFlags, json: { type: "boolean", description: "print as JSON" } },
   async run({ flags }) {
-    const { pidPath, seen } = findTarget(flags);
+    const { pidPath, seen } = await findTarget(flags);
     const print = (text: string, data: Record<string, unknown>) =>
       process.stdout.write(flags.json ? `${JSON.stringify({ pidFile: pidPath, ...data })}\n` : `${text}\n`);
     if (seen.kind === "absent") {

@@ -24,7 +24,7 @@ export const stop: Command = {
     force: { type: "boolean", description: "after the timeout, SIGKILL it and remove its PID file" },
   },
   async run({ flags }) {
-    const { pidPath, seen } = findTarget(flags);
+    const { pidPath, seen } = await findTarget(flags);
     if (seen.kind === "absent") {
       process.stdout.write(`rodent is not running (no PID file at ${pidPath})\n`);
       return EXIT.ok;

@@ -13,11 +13,11 @@ export interface Target {
   seen: Inspection;
 }
 
-export function findTarget(flags: Record<string, unknown>): Target {
+export async function findTarget(flags: Record<string, unknown>): Promise<Target> {
   const pidFlag = flags["pid-file"] as string | undefined;
   let configured: string | undefined;
   if (!pidFlag && !process.env.RODENT_PID_PATH) {
-    configured = loadConfig({ file: flags.config as string | undefined, env: { ...process.env }, flags: {} }).config.server.pidFile;
+    configured = (await loadConfig({ file: flags.config as string | undefined, env: { ...process.env }, flags: {} })).config.server.pidFile;
   }
   const pidPath = resolvePidPath(pidFlag, process.env, configured);
   const seen = inspectPidFile(pidPath);

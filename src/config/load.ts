@@ -5,7 +5,6 @@ import { homedir } from "node:os";
 import { resolve } from "node:path";
 import * as v from "valibot";
 import { RodentError } from "../errors";
-import { parseYamlFile } from "./yaml";
 import { ConfigSchema, leafKeys, type Config, type LeafKind } from "./schema";
 
 export type Layer = Record<string, unknown>;
@@ -65,7 +64,7 @@ export function locateConfigFile(explicit: string | undefined, env: ConfigInput[
  * Loads, merges and validates. Throws ConfigError listing every problem (unknown keys count as
  * problems when `strict`, else they are returned as warnings).
  */
-export function loadConfig(input: ConfigInput, options: { strict?: boolean } = {}): LoadedConfig {
+export async function loadConfig(input: ConfigInput, options: { strict?: boolean } = {}): Promise<LoadedConfig> {
   const leaves = leafKeys();
   const problems: Problem[] = [];
   const warnings: Problem[] = [];
@@ -83,6 +82,8 @@ export function loadConfig(input: ConfigInput, options: { strict?: boolean } = {
       } catch (error) {
         throw new ConfigError([{ source: file, key: "(file)", message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? error}` }]);
       }
+      // loaded only when there is a file to read: the parser costs start-up time
+      const { parseYamlFile } = await import("./yaml");
       const parsed = parseYamlFile(text, file);
       if (parsed.problems.length > 0) throw new ConfigError(parsed.problems);
       const layer = parsed.value;

@@ -17,10 +17,10 @@ export interface ReloadResult {
  * `input`) and compares with `current`. Never throws: an invalid config comes back with every
  * problem in `errors` and applied false.
  */
-export function buildReload(current: LoadedConfig, input: ConfigInput): ReloadResult {
+export async function buildReload(current: LoadedConfig, input: ConfigInput): Promise<ReloadResult> {
   let loaded: LoadedConfig;
   try {
-    loaded = loadConfig(input);
+    loaded = await loadConfig(input);
   } catch (error) {
     const errors = error instanceof ConfigError ? error.problems.map((p) => `${p.source}: ${p.key}: ${p.message}`) : [errorText(error)];
     return { applied: false, changed: [], restartNeeded: [], errors, next: undefined };

@@ -1,6 +1,5 @@
 // The parent side of `serve -d`: re-spawn this program detached, then wait for the child to say
 // it is ready (or why it is not) on a pipe, never on a sleep.
-import { spawn } from "node:child_process";
 import { closeSync, constants, openSync } from "node:fs";
 import { RodentError } from "../errors";
 import { DAEMON_FD_ENV, type Handshake } from "./channel";
@@ -23,6 +22,7 @@ export async function detach(options: DetachOptions): Promise<{ pid: number; add
   } catch (error) {
     throw new DaemonStartError(`cannot open log file ${options.logFile} (${(error as NodeJS.ErrnoException).code}): choose another --log-file`);
   }
+  const { spawn } = await import("node:child_process");
   const env: NodeJS.ProcessEnv = { ...process.env, [DAEMON_FD_ENV]: "3" };
   // A compiled binary turns into the bun CLI when BUN_BE_BUN is set: never pass it on.
   delete env.BUN_BE_BUN;
@@ -78,9 +78,4 @@ export async function detach(options: DetachOptions): Promise<{ pid: number; add
 function programArgs(): string[] {
   const script = process.argv[1];
   return script && !script.startsWith("/$bunfs/") ? [script] : [];
-}
-
-/** True under systemd (or another supervisor that sets these), where -d must not fork away. */
-export function supervised(env: NodeJS.ProcessEnv = process.env): boolean {
-  return Boolean(env.NOTIFY_SOCKET || env.INVOCATION_ID);
 }

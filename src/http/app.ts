@@ -2,7 +2,6 @@
 // ids, client identity, drain behaviour and the access log. It reads live settings per request,
 // so a reload swaps one reference and in-flight requests keep the snapshot they started with.
 import { Hono, type Context } from "hono";
-import { randomUUID } from "node:crypto";
 import type { ConnEnv } from "./adapter";
 import { clientInfo, type TrustTest } from "./trust";
 
@@ -44,7 +43,7 @@ export function createApp(ctx: AppContext): Hono<Env> {
     const started = performance.now();
     const settings = ctx.settings();
     const given = c.req.header("x-request-id");
-    const requestId = given && SANE_ID.test(given) ? given : randomUUID();
+    const requestId = given && SANE_ID.test(given) ? given : crypto.randomUUID();
     c.set("requestId", requestId);
     c.set("settings", settings);
     const path = c.req.path;

@@ -1,9 +1,8 @@
 // Binds the HTTP listener inside a scope and registers its drain: the one place that turns
 // listen failures into errors a user can act on and owns the unix socket file.
 import { chmodSync, lstatSync, unlinkSync } from "node:fs";
-import { connect } from "node:net";
 import { RodentError } from "../errors";
-import type { Scope } from "../kernel/scope";
+import { DeadlineError, type Scope } from "../kernel/scope";
 import { listen, ListenError, type Listener, type ListenOptions } from "./adapter";
 
 export class ListenFailedError extends RodentError {}
@@ -43,7 +42,7 @@ export async function startListener(scope: Scope, options: ListenOptions & { soc
     const started = Date.now();
     policy.log("drain started", { event: "drain-started", inFlight: listener.inFlight(), address: listener.address });
     const outcome = await listener.drain(started + Math.max(0, timeLeftMs - delay));
-    if (outcome === "deadline") throw new Error(`connections still open at the deadline were cut (${listener.inFlight()} in flight)`);
+    if (outcome === "deadline") throw new DeadlineError(`the drain (${listener.inFlight()} requests in flight were cut)`);
     policy.log("drained", { event: "drained", durationMs: Date.now() - started });
   });
   return listener;
@@ -71,6 +70,7 @@ async function clearStaleSocket(path: string): Promise<void> {
     return;
   }
   if (!stat.isSocket()) throw new ListenFailedError(`cannot listen on unix socket ${path}: a file that is not a socket is there; remove it or choose another server.socket`);
+  const { connect } = await import("node:net");
   const answered = await new Promise<boolean>((resolve) => {
     const probe = connect(path);
     const timer = setTimeout(() => (probe.destroy(), resolve(true)), 1000);

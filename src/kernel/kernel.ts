@@ -35,16 +35,20 @@ export class Kernel {
   private reloadAgain = false;
   private readonly uninstallSignals: () => void;
   private readonly startedAt = Date.now();
+  /** A cleanup ran out of time: the shutdown was not graceful, whichever timer noticed first. */
+  private deadlineMissed = false;
 
   constructor(private readonly options: KernelOptions) {
     this.root = new Scope("rodent", {
-      onCleanupError: (f) =>
+      onCleanupError: (f) => {
+        if (f.timedOut) this.deadlineMissed = true;
         options.log.error(f.timedOut ? "cleanup timed out" : "cleanup failed", {
           event: "cleanup-failed",
           scope: f.scope,
           cleanup: f.cleanup,
           error: errorText(f.error),
-        }),
+        });
+      },
     });
     this.uninstallSignals = routeSignals(options.signals ?? process, (verb, signal) => this.act(verb, signal));
   }
@@ -177,7 +181,7 @@ export class Kernel {
     });
     const outcome = await Promise.race([this.root.close(reason, deadline).then(() => "done" as const), passed]);
     clearTimeout(timer);
-    if (outcome === "deadline") {
+    if (outcome === "deadline" || this.deadlineMissed) {
       this.options.log.error(
         `shutdown deadline of ${this.options.shutdownTimeoutMs} ms passed; abandoning: ${pending(this.root.describe()).join(", ") || "nothing"}`,
         { event: "shutdown-deadline" },

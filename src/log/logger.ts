@@ -1,6 +1,9 @@
-// consola set up for rodent: fancy output for a person at a terminal, JSON lines for machines,
+// consola set up for rodent: coloured lines for a person at a terminal, JSON lines for machines,
 // both through one LogSink; the access log skips consola on the hot path and writes the sink directly.
-import { createConsola, LogLevels, type ConsolaInstance, type LogObject } from "consola";
+// consola/core, not consola: the full package loads tty and readline at start-up (~5 ms) for
+// prompts and its fancy reporter, which a daemon does not need.
+import { createConsola, LogLevels, type ConsolaInstance, type LogObject } from "consola/core";
+import { readlinkSync } from "node:fs";
 import { LogSink } from "./sink";
 
 export type LogFormat = "pretty" | "json";
@@ -29,23 +32,21 @@ export class Logger {
   private format: LogFormat;
   private level: number;
   private readonly consola: ConsolaInstance;
+  private readonly colour: boolean;
 
   constructor(settings: LogSettings) {
     this.sink = new LogSink(settings.file);
+    this.colour = !this.sink.isFile && stdoutIsTerminal() && !process.env.NO_COLOR;
     this.format = resolveFormat(settings.format, this.sink);
     this.level = LogLevels[settings.level];
     const sink = this.sink;
-    // consola's own fancy reporter for a person at a terminal; plain lines through the sink otherwise.
-    const fancy = !sink.isFile && process.stdout.isTTY ? createConsola({ fancy: true }).options.reporters[0] : undefined;
     this.consola = createConsola({
       level: this.level,
       throttle: 0,
       reporters: [
         {
-          log: (obj: LogObject, ctx) => {
-            if (this.format === "json") sink.write(jsonLine(obj));
-            else if (fancy) fancy.log(obj, ctx);
-            else sink.write(prettyLine(obj));
+          log: (obj: LogObject) => {
+            sink.write(this.format === "json" ? jsonLine(obj) : prettyLine(obj, this.colour));
           },
         },
       ],
@@ -85,7 +86,19 @@ export class Logger {
 
 function resolveFormat(format: LogFormat | undefined, sink: LogSink): LogFormat {
   if (format) return format;
-  return !sink.isFile && process.stdout.isTTY ? "pretty" : "json";
+  return !sink.isFile && stdoutIsTerminal() ? "pretty" : "json";
+}
+
+/**
+ * Whether fd 1 is a terminal. Bun builds process.stdout on first touch (~7 ms of start-up), so
+ * ask /proc first and touch the stream only where /proc is absent.
+ */
+function stdoutIsTerminal(): boolean {
+  try {
+    return /^\/dev\/(pts\/|tty)/.test(readlinkSync("/proc/self/fd/1"));
+  } catch {
+    return Boolean(process.stdout.isTTY);
+  }
 }
 
 function wrap(c: ConsolaInstance): Log {
@@ -112,14 +125,19 @@ function jsonLine(obj: LogObject): string {
   return `${JSON.stringify({ time: obj.date.toISOString(), level, tag: obj.tag || "rodent", msg: message, ...fields })}\n`;
 }
 
-function prettyLine(obj: LogObject): string {
+const COLOURS: Record<string, string> = { error: "31", fatal: "31", warn: "33", info: "36", debug: "90", trace: "90" };
+
+function prettyLine(obj: LogObject, colour: boolean): string {
   const { message, fields } = split(obj);
   const pairs = Object.entries(fields)
     .filter(([k, v]) => v !== undefined && k !== "stack")
     .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
   const stack = typeof fields.stack === "string" ? `\n${fields.stack}` : "";
   const tag = obj.tag ? `[${obj.tag}] ` : "";
-  return `${clock(obj.date)} ${obj.type.toUpperCase().padEnd(5)} ${tag}${message}${pairs.length ? `  ${pairs.join(" ")}` : ""}${stack}\n`;
+  const level = obj.type.toUpperCase().padEnd(5);
+  const paint = (code: string | undefined, text: string) => (colour && code ? `\x1b[${code}m${text}\x1b[0m` : text);
+  const extra = pairs.length ? `  ${paint("2", pairs.join(" "))}` : "";
+  return `${paint("2", clock(obj.date))} ${paint(COLOURS[obj.type], level)} ${tag}${message}${extra}${stack}\n`;
 }
 
 function clock(date = new Date()): string {

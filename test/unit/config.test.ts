@@ -13,9 +13,9 @@ function file(text: string): string {
   writeFileSync(path, text);
   return path;
 }
-function problems(fn: () => unknown): string[] {
+async function problems(fn: () => Promise<unknown>): Promise<string[]> {
   try {
-    fn();
+    await fn();
   } catch (error) {
     if (error instanceof ConfigError) return error.problems.map((p) => `${p.source}|${p.key}|${p.message}`);
     throw error;
@@ -24,22 +24,22 @@ function problems(fn: () => unknown): string[] {
 }
 
 describe("durations", () => {
-  test("accept ms, s, m, h and decimals", () => {
+  test("accept ms, s, m, h and decimals", async () => {
     expect(parseDuration("500ms")).toBe(500);
     expect(parseDuration("30s")).toBe(30_000);
     expect(parseDuration("1.5s")).toBe(1500);
     expect(parseDuration("2m")).toBe(120_000);
     expect(parseDuration("1h")).toBe(3_600_000);
   });
-  test("reject anything else", () => {
+  test("reject anything else", async () => {
     for (const bad of ["", "30", "s", "-1s", "1d", "1e9h", "ten seconds"]) expect(parseDuration(bad)).toBeUndefined();
   });
 });
 
 describe("config loading", () => {
   const none = "/dev/null";
-  test("defaults apply with no file, env or flags", () => {
-    const { config, origins } = loadConfig({ file: none, env: {}, flags: {} });
+  test("defaults apply with no file, env or flags", async () => {
+    const { config, origins } = await loadConfig({ file: none, env: {}, flags: {} });
     expect(config.server.port).toBe(8042);
     expect(config.server.host).toBe("127.0.0.1");
     expect(config.server.shutdownTimeout).toBe("30s");
@@ -47,22 +47,22 @@ describe("config loading", () => {
     expect(origins.get("server.port")).toBe("default");
   });
 
-  test("precedence is default < file < env < flag, and each value knows its source", () => {
+  test("precedence is default < file < env < flag, and each value knows its source", async () => {
     const path = file("server:\n  port: 9001\n  host: 127.0.0.2\n");
-    const fromFile = loadConfig({ file: path, env: {}, flags: {} });
+    const fromFile = await loadConfig({ file: path, env: {}, flags: {} });
     expect(fromFile.config.server.port).toBe(9001);
     expect(fromFile.origins.get("server.port")).toBe(`file ${path}:2`);
-    const fromEnv = loadConfig({ file: path, env: { RODENT_SERVER_PORT: "9002" }, flags: {} });
+    const fromEnv = await loadConfig({ file: path, env: { RODENT_SERVER_PORT: "9002" }, flags: {} });
     expect(fromEnv.config.server.port).toBe(9002);
     expect(fromEnv.config.server.host).toBe("127.0.0.2");
     expect(fromEnv.origins.get("server.port")).toBe("env RODENT_SERVER_PORT");
-    const fromFlag = loadConfig({ file: path, env: { RODENT_SERVER_PORT: "9002" }, flags: { "server.port": 9003 } });
+    const fromFlag = await loadConfig({ file: path, env: { RODENT_SERVER_PORT: "9002" }, flags: { "server.port": 9003 } });
     expect(fromFlag.config.server.port).toBe(9003);
   });
 
-  test("every problem is reported at once with source, key, expectation and what was found", () => {
+  test("every problem is reported at once with source, key, expectation and what was found", async () => {
     const path = file("server:\n  port: 99999\n  shutdownTimeout: soon\nlogs:\n  output: syslog\n");
-    const found = problems(() => loadConfig({ file: path, env: { RODENT_SERVER_IDLETIMEOUT: "forever" }, flags: {} }));
+    const found = await problems(() => loadConfig({ file: path, env: { RODENT_SERVER_IDLETIMEOUT: "forever" }, flags: {} }));
     expect(found).toHaveLength(4);
     expect(found).toContainEqual(expect.stringMatching(new RegExp(`^file ${path}:2\\|server\\.port\\|.*65535.*found 99999`)));
     expect(found).toContainEqual(expect.stringMatching(/:3\|server\.shutdownTimeout\|.*duration/));
@@ -70,49 +70,49 @@ describe("config loading", () => {
     expect(found).toContainEqual(expect.stringMatching(/^env RODENT_SERVER_IDLETIMEOUT\|server\.idleTimeout\|/));
   });
 
-  test("env values are typed like the file: a non-number port is an error naming the variable", () => {
-    const found = problems(() => loadConfig({ file: none, env: { RODENT_SERVER_PORT: "eighty" }, flags: {} }));
+  test("env values are typed like the file: a non-number port is an error naming the variable", async () => {
+    const found = await problems(() => loadConfig({ file: none, env: { RODENT_SERVER_PORT: "eighty" }, flags: {} }));
     expect(found[0]).toMatch(/^env RODENT_SERVER_PORT\|server\.port\|.*found "eighty"/);
   });
 
-  test("unknown keys are warnings at start-up and errors when strict, with a suggestion", () => {
+  test("unknown keys are warnings at start-up and errors when strict, with a suggestion", async () => {
     const path = file("server:\n  prot: 80\n");
-    const loaded = loadConfig({ file: path, env: {}, flags: {} });
+    const loaded = await loadConfig({ file: path, env: {}, flags: {} });
     expect(loaded.warnings.map((w) => w.key)).toEqual(["server.prot"]);
     expect(loaded.warnings[0]!.message).toContain("did you mean server.port");
-    expect(problems(() => loadConfig({ file: path, env: {}, flags: {} }, { strict: true }))[0]).toMatch(/:2\|server\.prot\|unknown key/);
+    expect((await problems(() => loadConfig({ file: path, env: {}, flags: {} }, { strict: true })))[0]).toMatch(/:2\|server\.prot\|unknown key/);
   });
 
-  test("broken YAML names the line", () => {
+  test("broken YAML names the line", async () => {
     const path = file("server:\n  port: 8042\n  host: [unclosed\n");
-    expect(problems(() => loadConfig({ file: path, env: {}, flags: {} }))[0]).toMatch(new RegExp(`^file ${path}:\\d+\\|\\(yaml\\)`));
+    expect((await problems(() => loadConfig({ file: path, env: {}, flags: {} })))[0]).toMatch(new RegExp(`^file ${path}:\\d+\\|\\(yaml\\)`));
   });
 
-  test("an alias bomb is refused, not expanded", () => {
+  test("an alias bomb is refused, not expanded", async () => {
     const bomb = ["a: &a [x, x, x, x, x, x, x, x, x, x]", ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(", ")}]`)].join("\n");
-    const found = problems(() => loadConfig({ file: file(bomb), env: {}, flags: {} }));
+    const found = await problems(() => loadConfig({ file: file(bomb), env: {}, flags: {} }));
     expect(found.length).toBeGreaterThan(0);
   });
 
-  test("an explicitly named file that does not exist is an error", () => {
-    expect(problems(() => loadConfig({ file: join(dir, "missing.yml"), env: {}, flags: {} }))[0]).toContain("no such file");
+  test("an explicitly named file that does not exist is an error", async () => {
+    expect((await problems(() => loadConfig({ file: join(dir, "missing.yml"), env: {}, flags: {} })))[0]).toContain("no such file");
   });
 
-  test("env variable names derive from the schema's keys", () => {
+  test("env variable names derive from the schema's keys", async () => {
     expect(envName("server.pidFile")).toBe("RODENT_SERVER_PIDFILE");
     expect(leafKeys().get("server.trustProxy")).toBe("array");
-    const { config } = loadConfig({ file: none, env: { RODENT_SERVER_TRUSTPROXY: "10.0.0.0/8, ::1", RODENT_DEVELOPMENT_ENABLED: "true" }, flags: {} });
+    const { config } = await loadConfig({ file: none, env: { RODENT_SERVER_TRUSTPROXY: "10.0.0.0/8, ::1", RODENT_DEVELOPMENT_ENABLED: "true" }, flags: {} });
     expect(config.server.trustProxy).toEqual(["10.0.0.0/8", "::1"]);
     expect(config.development.enabled).toBe(true);
   });
 });
 
 describe("reload", () => {
-  test("a valid change is applied; restart-only keys keep their running values", () => {
+  test("a valid change is applied; restart-only keys keep their running values", async () => {
     const path = file("server:\n  port: 9001\n  logLevel: info\n");
-    const current = loadConfig({ file: path, env: {}, flags: {} });
+    const current = await loadConfig({ file: path, env: {}, flags: {} });
     writeFileSync(path, "server:\n  port: 9555\n  logLevel: debug\n");
-    const result = buildReload(current, { file: path, env: {}, flags: {} });
+    const result = await buildReload(current, { file: path, env: {}, flags: {} });
     expect(result.applied).toBe(true);
     expect(result.changed).toEqual(["server.logLevel"]);
     expect(result.restartNeeded).toEqual(["server.port"]);
@@ -121,11 +121,11 @@ describe("reload", () => {
     expect(result.next!.hash).not.toBe(current.hash);
   });
 
-  test("an invalid file is rejected with every error and nothing to apply", () => {
+  test("an invalid file is rejected with every error and nothing to apply", async () => {
     const path = file("server:\n  logLevel: info\n");
-    const current = loadConfig({ file: path, env: {}, flags: {} });
+    const current = await loadConfig({ file: path, env: {}, flags: {} });
     writeFileSync(path, "server:\n  logLevel: loud\n  port: -1\n");
-    const result = buildReload(current, { file: path, env: {}, flags: {} });
+    const result = await buildReload(current, { file: path, env: {}, flags: {} });
     expect(result.applied).toBe(false);
     expect(result.next).toBeUndefined();
     expect(result.errors).toHaveLength(2);

@@ -16,6 +16,9 @@ describe("proxy trust", () => {
     expect(t("fe80::1")).toBe(false);
     expect(t(undefined)).toBe(false);
     expect(t("not an ip")).toBe(false);
+    expect(t("10.0.0.256")).toBe(false);
+    expect(t("fd00::1::2")).toBe(false);
+    expect(t("fd00:12345::1")).toBe(false);
   });
 
   test("forwarded headers from an untrusted peer are ignored", () => {

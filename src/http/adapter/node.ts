@@ -1,10 +1,11 @@
 // @hono/node-server behind the adapter contract. The only file that knows it is on Node.
-import { createAdaptorServer } from "@hono/node-server";
 import type { IncomingMessage, Server } from "node:http";
 import type { Listener, ListenOptions } from "./types";
 import { formatAddress, ListenError } from "./types";
 
 export async function listen(options: ListenOptions): Promise<Listener> {
+  // Imported here, not at the top: the compiled Bun binary leaves this package out entirely.
+  const { createAdaptorServer } = await import("@hono/node-server");
   let inFlight = 0;
   const server = createAdaptorServer({
     // Counted around the handler, as Bun's pendingRequests counts: the asking request included.

@@ -1,0 +1,314 @@
+// Benchmarks rodent against a bare Bun.serve, Hono on Bun.serve and rodent's Node bundle, side by
+// side, alternating runs (A B A B …) and reporting medians and ratios. `npm run bench`.
+// Everything talks to 127.0.0.1 only; every loop is bounded in count and time.
+import { $ } from "bun";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dir, "..");
+const OUT = join(ROOT, "bench", "out");
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const work = mkdtempSync(join(tmpdir(), "rodent-bench-"));
+
+type Target = { name: string; cmd: (port: number, dir: string) => string[] };
+
+const targets = {
+  bare: { name: "bare Bun.serve", cmd: (port) => [join(OUT, "bare"), "--port", String(port)] },
+  hono: { name: "Hono on Bun.serve", cmd: (port) => [join(OUT, "hono"), "--port", String(port)] },
+  rodent: { name: "rodent (access log off)", cmd: (port, dir) => [join(ROOT, "dist/rodent"), "serve", "--port", String(port), "--pid-file", join(dir, "r.pid")] },
+  rodentLog: { name: "rodent (access log to file)", cmd: (port, dir) => [join(ROOT, "dist/rodent"), "serve", "--port", String(port), "--pid-file", join(dir, "r.pid"), "--log-file", join(dir, "r.log")] },
+  node: { name: "rodent on Node (@hono/node-server)", cmd: (port, dir) => ["node", join(ROOT, "dist/rodent.mjs"), "serve", "--port", String(port), "--pid-file", join(dir, "r.pid")] },
+} satisfies Record<string, Target>;
+
+const ENV_OFF = { RODENT_LOGS_ACCESS: "false" };
+
+async function main(): Promise<void> {
+  mkdirSync(OUT, { recursive: true });
+  console.error("building rodent and the baselines…");
+  await $`bun ${join(ROOT, "build.ts")}`.cwd(ROOT).quiet();
+  await $`bun build ${join(ROOT, "bench/baselines/bare.ts")} --compile --minify --outfile ${join(OUT, "bare")}`.quiet();
+  await $`bun build ${join(ROOT, "bench/baselines/hono.ts")} --compile --minify --outfile ${join(OUT, "hono")}`.quiet();
+  const haveWrk = (await $`which wrk`.nothrow().quiet()).exitCode === 0;
+  if (!haveWrk) throw new Error("wrk is needed for the load figures: apt-get install wrk");
+
+  const results: Record<string, unknown> = {};
+  const rows: Array<[string, string, string, string, string]> = [];
+  const row = (figure: string, rodent: string, baseline: string, ratio: string, target: string) => rows.push([figure, rodent, baseline, ratio, target]);
+
+  console.error("start-up…");
+  const startup = await alternate(["bare", "hono", "rodent", "node"], (t) => measureStartup(t));
+  results.startupMs = startup;
+  row("start-up, exec → first 200 /health (ms)", fmt(startup.rodent), fmt(startup.bare), ratio(startup.rodent, startup.bare), "≤ 1.2× bare");
+  row("  Hono baseline / Node bundle (ms)", fmt(startup.node) + " (node)", fmt(startup.hono) + " (hono)", ratio(startup.rodent, startup.hono) + " vs hono", "");
+
+  console.error("throughput and RSS…");
+  const tput = await alternate(["bare", "hono", "rodent", "rodentLog", "node"], (t) => measureThroughput(t));
+  const rps = mapValues(tput, (v) => v.map((x) => x.rps));
+  const idle = mapValues(tput, (v) => v.map((x) => x.idleRssMiB));
+  const loaded = mapValues(tput, (v) => v.map((x) => x.loadedRssMiB));
+  results.throughputRps = rps;
+  results.idleRssMiB = idle;
+  results.loadedRssMiB = loaded;
+  row("throughput, access log off (req/s)", fmt(rps.rodent, 0), fmt(rps.bare, 0), ratio(rps.rodent, rps.bare), "≥ 0.97× bare");
+  row("throughput, access log on, to a file (req/s)", fmt(rps.rodentLog, 0), fmt(rps.bare, 0), ratio(rps.rodentLog, rps.bare), "≥ 0.90× bare");
+  row("throughput vs Hono baseline (req/s)", fmt(rps.rodent, 0), fmt(rps.hono, 0), ratio(rps.rodent, rps.hono), "");
+  row("throughput, Node bundle vs rodent on Bun", fmt(rps.node, 0), fmt(rps.rodent, 0), ratio(rps.node, rps.rodent), "");
+  row("idle RSS after start-up (MiB)", fmt(idle.rodent, 1), fmt(idle.bare, 1), ratio(idle.rodent, idle.bare), "≤ 1.2× bare");
+  row("RSS after the load (MiB)", fmt(loaded.rodentLog, 1), fmt(loaded.bare, 1), ratio(loaded.rodentLog, loaded.bare), "");
+
+  console.error("latency at a fixed rate…");
+  const lat = await alternate(["bare", "rodentLog"], (t) => measureLatency(t, 1000, 3));
+  const p50 = mapValues(lat, (v) => v.map((x) => x.p50));
+  const p99 = mapValues(lat, (v) => v.map((x) => x.p99));
+  results.latencyMs = { p50, p99, rate: 1000 };
+  row("latency p50 at 1000 req/s, access log on (ms)", fmt(p50.rodentLog, 2), fmt(p50.bare, 2), ratio(p50.rodentLog, p50.bare), "");
+  row("latency p99 at 1000 req/s, access log on (ms)", fmt(p99.rodentLog, 2), fmt(p99.bare, 2), ratio(p99.rodentLog, p99.bare), "");
+
+  console.error("shutdown, drain and reload…");
+  const shutdown = await repeat(() => measureIdleShutdown());
+  const drain = await repeat(() => measureDrainTail(20));
+  const reload = await repeat(() => measureReload());
+  const reloadLoad = await measureReloadUnderLoad();
+  results.idleShutdownMs = shutdown;
+  results.drainTailMs = drain;
+  results.reloadMs = reload;
+  results.reloadUnderLoad = reloadLoad;
+  row("idle shutdown, SIGTERM → exit (ms)", fmt(median(shutdown)), "", "", "≤ 50 ms");
+  row("drain tail, last response → exit, 20 in flight (ms)", fmt(median(drain)), "", "", "≤ 20 ms");
+  row("reload, SIGHUP → \"reload applied\" logged (ms)", fmt(median(reload)), "", "", "");
+  row(`failed requests across ${reloadLoad.reloads} reloads under load`, `${reloadLoad.failed} of ${reloadLoad.requests}`, "", "", "0");
+
+  const size = statSync(join(ROOT, "dist/rodent")).size / 2 ** 20;
+  const bareSize = statSync(join(OUT, "bare")).size / 2 ** 20;
+  results.binaryMiB = { rodent: size, bare: bareSize };
+  row("binary size (MiB)", size.toFixed(1), bareSize.toFixed(1), (size / bareSize).toFixed(3), "");
+
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Bun ${Bun.version}, Node ${(await $`node --version`.quiet().text()).trim()}`;
+  const table = [
+    `Machine: ${machine}. Medians of ${ROUNDS} alternating rounds; load from wrk -t1 -c32 -d${LOAD_SECONDS}s on loopback.`,
+    "",
+    "| figure | rodent | baseline | ratio | target |",
+    "|---|---|---|---|---|",
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
+  console.log(table);
+  writeFileSync(join(OUT, "results.json"), `${JSON.stringify({ machine, date: new Date().toISOString(), rounds: ROUNDS, results }, null, 2)}\n`);
+  writeFileSync(join(OUT, "results.md"), `${table}\n`);
+  console.error(`wrote ${join(OUT, "results.json")} and results.md`);
+}
+
+// ---- measurements -------------------------------------------------------------------------
+
+interface Proc {
+  proc: ReturnType<typeof Bun.spawn>;
+  port: number;
+  url: string;
+  dir: string;
+  lines: string[];
+  onLine: Set<(line: string) => void>;
+}
+
+async function launch(t: keyof typeof targets, extra: string[] = [], env: Record<string, string> = {}): Promise<Proc> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(work, "run-"));
+  const cmd = [...targets[t].cmd(port, dir), ...extra];
+  const offEnv = t === "rodent" || t === "node" ? ENV_OFF : {};
+  const proc = Bun.spawn(cmd, { env: { ...process.env, HOME: dir, ...offEnv, ...env }, stdout: "pipe", stderr: "inherit" });
+  const p: Proc = { proc, port, url: `http://127.0.0.1:${port}`, dir, lines: [], onLine: new Set() };
+  void (async () => {
+    let buffer = "";
+    for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
+      buffer += new TextDecoder().decode(chunk);
+      let i: number;
+      while ((i = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, i);
+        buffer = buffer.slice(i + 1);
+        p.lines.push(line);
+        for (const fn of p.onLine) fn(line);
+      }
+    }
+  })();
+  return p;
+}
+
+async function ready(p: Proc, timeoutMs = 10_000): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  while (performance.now() < until) {
+    try {
+      if ((await fetch(`${p.url}/health`)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await Bun.sleep(1);
+  }
+  throw new Error(`${p.url} not ready`);
+}
+
+async function stop(p: Proc): Promise<void> {
+  p.proc.kill("SIGTERM");
+  await Promise.race([p.proc.exited, Bun.sleep(5000)]);
+  p.proc.kill("SIGKILL");
+  rmSync(p.dir, { recursive: true, force: true });
+}
+
+async function measureStartup(t: keyof typeof targets): Promise<number> {
+  const started = performance.now();
+  const p = await launch(t);
+  await ready(p);
+  const ms = performance.now() - started;
+  await stop(p);
+  return ms;
+}
+
+async function measureThroughput(t: keyof typeof targets): Promise<{ rps: number; idleRssMiB: number; loadedRssMiB: number }> {
+  const p = await launch(t);
+  await ready(p);
+  await Bun.sleep(300);
+  const idleRssMiB = rss(p.proc.pid);
+  const out = await $`wrk -t1 -c32 -d${LOAD_SECONDS}s ${p.url}/api/v1/rodent/version`.quiet().text();
+  const loadedRssMiB = rss(p.proc.pid);
+  await stop(p);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  return { rps, idleRssMiB, loadedRssMiB };
+}
+
+async function measureLatency(t: keyof typeof targets, rate: number, seconds: number): Promise<{ p50: number; p99: number }> {
+  const p = await launch(t);
+  await ready(p);
+  const latencies: number[] = [];
+  const total = rate * seconds;
+  const start = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await Bun.sleep(wait);
+    // measured from the scheduled time, so a stall counts against the server (no coordinated omission)
+    pending.push(fetch(`${p.url}/api/v1/rodent/version`).then(async (r) => {
+      await r.arrayBuffer();
+      latencies.push(performance.now() - due);
+    }));
+  }
+  await Promise.all(pending);
+  await stop(p);
+  latencies.sort((a, b) => a - b);
+  return { p50: latencies[Math.floor(latencies.length * 0.5)]!, p99: latencies[Math.floor(latencies.length * 0.99)]! };
+}
+
+async function measureIdleShutdown(): Promise<number> {
+  const p = await launch("rodent");
+  await ready(p);
+  const started = performance.now();
+  p.proc.kill("SIGTERM");
+  await p.proc.exited;
+  const ms = performance.now() - started;
+  rmSync(p.dir, { recursive: true, force: true });
+  return ms;
+}
+
+async function measureDrainTail(n: number): Promise<number> {
+  const p = await launch("rodent", ["--dev"]);
+  await ready(p);
+  let last = 0;
+  const requests = Array.from({ length: n }, () => fetch(`${p.url}/debug/sleep?ms=800`).then(async (r) => {
+    await r.arrayBuffer();
+    last = Math.max(last, performance.now());
+  }));
+  for (let i = 0; i < 500; i++) {
+    const life = (await (await fetch(`${p.url}/debug/lifecycle`)).json()) as { inFlight: number };
+    if (life.inFlight >= n + 1) break;
+    await Bun.sleep(2);
+  }
+  p.proc.kill("SIGTERM");
+  await Promise.all(requests);
+  await p.proc.exited;
+  const exitedAt = performance.now();
+  rmSync(p.dir, { recursive: true, force: true });
+  return exitedAt - last;
+}
+
+async function measureReload(): Promise<number> {
+  const p = await launch("rodent");
+  await ready(p);
+  const applied = new Promise<number>((done) => p.onLine.add((line) => line.includes("reload applied") && done(performance.now())));
+  const started = performance.now();
+  p.proc.kill("SIGHUP");
+  const at = await Promise.race([applied, Bun.sleep(5000).then(() => NaN)]);
+  await stop(p);
+  return at - started;
+}
+
+async function measureReloadUnderLoad(): Promise<{ requests: number; failed: number; reloads: number }> {
+  const p = await launch("rodent");
+  await ready(p);
+  const load = $`wrk -t1 -c32 -d${LOAD_SECONDS}s ${p.url}/api/v1/rodent/version`.quiet().text();
+  let reloads = 0;
+  const until = performance.now() + LOAD_SECONDS * 1000 - 500;
+  while (performance.now() < until && reloads < 100) {
+    await Bun.sleep(100);
+    p.proc.kill("SIGHUP");
+    reloads++;
+  }
+  const out = await load;
+  await stop(p);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const failed = non2xx + (errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
+  return { requests, failed, reloads };
+}
+
+// ---- helpers ------------------------------------------------------------------------------
+
+/** Runs `measure` for each target, ROUNDS times, in an order rotated every round. */
+async function alternate<K extends string, T>(keys: K[], measure: (k: K) => Promise<T>): Promise<Record<K, T[]>> {
+  const out = Object.fromEntries(keys.map((k) => [k, [] as T[]])) as Record<K, T[]>;
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = [...keys.slice(round % keys.length), ...keys.slice(0, round % keys.length)];
+    for (const k of order) out[k].push(await measure(k));
+  }
+  return out;
+}
+
+async function repeat(measure: () => Promise<number>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) out.push(await measure());
+  return out;
+}
+
+function mapValues<K extends string, T, U>(o: Record<K, T>, fn: (v: T) => U): Record<K, U> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, fn(v as T)])) as Record<K, U>;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function fmt(values: number[] | number, digits = 1): string {
+  return (Array.isArray(values) ? median(values) : values).toFixed(digits);
+}
+
+function ratio(a: number[], b: number[]): string {
+  return (median(a) / median(b)).toFixed(3);
+}
+
+function rss(pid: number): number {
+  const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+  return kb / 1024;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((done) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => done(typeof a === "object" && a ? a.port : 0));
+    });
+  });
+}
+
+await main().finally(() => rmSync(work, { recursive: true, force: true }));
