@@ -11,6 +11,7 @@ const ROOT = resolve(import.meta.dir, "..");
 const OUT = join(ROOT, "bench", "out");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const ONLY = new Set((process.env.BENCH_ONLY ?? "startup,throughput,latency,lifecycle").split(","));
 const work = mkdtempSync(join(tmpdir(), "rodent-bench-"));
 
 type Target = { name: string; cmd: (port: number, dir: string) => string[] };
@@ -38,12 +39,15 @@ async function main(): Promise<void> {
   const rows: Array<[string, string, string, string, string]> = [];
   const row = (figure: string, rodent: string, baseline: string, ratio: string, target: string) => rows.push([figure, rodent, baseline, ratio, target]);
 
+  if (ONLY.has("startup")) {
   console.error("start-up…");
   const startup = await alternate(["bare", "hono", "rodent", "node"], (t) => measureStartup(t));
   results.startupMs = startup;
   row("start-up, exec → first 200 /health (ms)", fmt(startup.rodent), fmt(startup.bare), ratio(startup.rodent, startup.bare), "≤ 1.2× bare");
   row("  Hono baseline / Node bundle (ms)", fmt(startup.node) + " (node)", fmt(startup.hono) + " (hono)", ratio(startup.rodent, startup.hono) + " vs hono", "");
 
+  }
+  if (ONLY.has("throughput")) {
   console.error("throughput and RSS…");
   const tput = await alternate(["bare", "hono", "rodent", "rodentLog", "node"], (t) => measureThroughput(t));
   const rps = mapValues(tput, (v) => v.map((x) => x.rps));
@@ -59,6 +63,8 @@ async function main(): Promise<void> {
   row("idle RSS after start-up (MiB)", fmt(idle.rodent, 1), fmt(idle.bare, 1), ratio(idle.rodent, idle.bare), "≤ 1.2× bare");
   row("RSS after the load (MiB)", fmt(loaded.rodentLog, 1), fmt(loaded.bare, 1), ratio(loaded.rodentLog, loaded.bare), "");
 
+  }
+  if (ONLY.has("latency")) {
   console.error("latency at a fixed rate…");
   const lat = await alternate(["bare", "rodentLog"], (t) => measureLatency(t, 1000, 3));
   const p50 = mapValues(lat, (v) => v.map((x) => x.p50));
@@ -67,6 +73,8 @@ async function main(): Promise<void> {
   row("latency p50 at 1000 req/s, access log on (ms)", fmt(p50.rodentLog, 2), fmt(p50.bare, 2), ratio(p50.rodentLog, p50.bare), "");
   row("latency p99 at 1000 req/s, access log on (ms)", fmt(p99.rodentLog, 2), fmt(p99.bare, 2), ratio(p99.rodentLog, p99.bare), "");
 
+  }
+  if (ONLY.has("lifecycle")) {
   console.error("shutdown, drain and reload…");
   const shutdown = await repeat(() => measureIdleShutdown());
   const drain = await repeat(() => measureDrainTail(20));
@@ -81,6 +89,7 @@ async function main(): Promise<void> {
   row("reload, SIGHUP → \"reload applied\" logged (ms)", fmt(median(reload)), "", "", "");
   row(`failed requests across ${reloadLoad.reloads} reloads under load`, `${reloadLoad.failed} of ${reloadLoad.requests}`, "", "", "0");
 
+  }
   const size = statSync(join(ROOT, "dist/rodent")).size / 2 ** 20;
   const bareSize = statSync(join(OUT, "bare")).size / 2 ** 20;
   results.binaryMiB = { rodent: size, bare: bareSize };

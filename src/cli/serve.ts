@@ -143,7 +143,7 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
       host: server.host, port: server.port, socket: server.socket && resolve(server.socket), socketMode: server.socketMode,
       idleTimeoutSec: Math.min(255, Math.max(1, Math.ceil(ms(server.idleTimeout) / 1000))),
       requestTimeoutMs: ms(server.requestTimeout), bodyLimit: server.bodyLimit,
-      fetch: app.fetch,
+      fetch: app,
     },
     { delayMs: () => ms(config().server.shutdownDelay), log: (m, f) => logger.tagged("http").info(m, f) },
   );

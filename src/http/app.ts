@@ -1,8 +1,9 @@
-// The Hono app: health, readiness, version, dev-only debug routes, and one middleware for request
-// ids, client identity, drain behaviour and the access log. It reads live settings per request,
-// so a reload swaps one reference and in-flight requests keep the snapshot they started with.
+// The HTTP app: health, readiness, version and dev-only debug routes on Hono, behind a front door
+// that handles request ids, client identity, drain behaviour and the access log. It reads live
+// settings per request, so a reload swaps one reference and in-flight requests keep their snapshot.
 import { Hono, type Context } from "hono";
 import type { ConnEnv } from "./adapter";
+import type { AccessRecord } from "../log/logger";
 import { clientInfo, type TrustTest } from "./trust";
 
 export interface HttpSettings {
@@ -26,65 +27,89 @@ export interface AppContext {
   build: BuildInfo;
   /** Fields /health adds: pid, uptime, config hash and generation. */
   healthFields(): Record<string, unknown>;
-  access(record: Record<string, unknown>): void;
+  access(record: AccessRecord): void;
   error(message: string, fields: Record<string, unknown>): void;
   debugConfig(): unknown;
   debugLifecycle(): unknown;
 }
 
-type Env = { Bindings: ConnEnv; Variables: { requestId: string; settings: HttpSettings } };
+/** What every handler sees as c.env: the connection, and what the front door worked out. */
+interface RequestEnv {
+  conn: ConnEnv;
+  requestId: string;
+  settings: HttpSettings;
+  /** Asked when the response is built: a request that began before the drain may end during it. */
+  draining: () => boolean;
+  /** Set by send(): the body size, for the access log. */
+  bytes: number | null;
+}
+
+type Env = { Bindings: RequestEnv };
+
+export type Handler = (request: Request, conn: ConnEnv) => Response | Promise<Response>;
 
 const SANE_ID = /^[\w.:@/+=-]{1,128}$/;
 
-export function createApp(ctx: AppContext): Hono<Env> {
-  const app = new Hono<Env>();
-
-  app.use(async (c, next) => {
-    const started = performance.now();
+/**
+ * The app's front door, outside Hono's middleware chain because it runs on every request: it
+ * takes or makes the request id, answers the health endpoint (its path can change on reload),
+ * hands the rest to the Hono routes, and writes the access line. Responses are built once with
+ * all their headers (Hono's c.header() and mutating a finished Response both cost more than the
+ * routing itself).
+ */
+export function createApp(ctx: AppContext): Handler {
+  const routes = createRoutes(ctx);
+  const draining = () => ctx.state() === "draining";
+  return (request, conn) => {
     const settings = ctx.settings();
-    const given = c.req.header("x-request-id");
-    const requestId = given && SANE_ID.test(given) ? given : crypto.randomUUID();
-    c.set("requestId", requestId);
-    c.set("settings", settings);
-    const path = c.req.path;
-    const isProbe = path === settings.healthEndpoint || path === "/ready";
-    if (path === settings.healthEndpoint) c.res = health(ctx);
-    else await next();
-    const res = c.res;
-    res.headers.set("X-Request-Id", requestId);
-    if (ctx.state() === "draining") res.headers.set("Connection", "close");
-    if (settings.accessLog && !isProbe) {
-      const client = clientInfo(c.env?.peer?.(), c.req.raw.headers, settings.trusted, schemeOf(c.req.url));
-      const length = res.headers.get("content-length");
+    const given = request.headers.get("x-request-id");
+    const requestId = given !== null && SANE_ID.test(given) ? given : crypto.randomUUID();
+    const env: RequestEnv = { conn, requestId, settings, draining, bytes: null };
+    const path = pathOf(request.url);
+    if (path === settings.healthEndpoint) return health(env, ctx);
+    if (!settings.accessLog || path === "/ready") return routes.fetch(request, env);
+    const started = performance.now();
+    const logged = (response: Response) => {
+      const client = clientInfo(conn.peer(request), request.headers, settings.trusted, schemeOf(request.url));
       ctx.access({
         requestId,
-        method: c.req.method,
-        path: redactQuery(c.req.url),
-        status: res.status,
+        method: request.method,
+        path: redactQuery(request.url),
+        status: response.status,
         durationMs: Math.round((performance.now() - started) * 100) / 100,
-        bytes: length === null ? null : Number(length),
+        bytes: env.bytes,
         ip: client.ip,
         scheme: client.scheme,
-        userAgent: c.req.header("user-agent") ?? null,
+        userAgent: request.headers.get("user-agent"),
       });
-    }
-  });
+      return response;
+    };
+    const response = routes.fetch(request, env);
+    return response instanceof Promise ? response.then(logged) : logged(response);
+  };
+}
 
-  app.get("/ready", () => {
+function createRoutes(ctx: AppContext): Hono<Env> {
+  const app = new Hono<Env>();
+
+  app.get("/ready", (c) => {
     const state = ctx.state();
-    return json({ status: state === "ready" ? "ready" : "not ready", state }, state === "ready" ? 200 : 503);
+    return json(c.env, { status: state === "ready" ? "ready" : "not ready", state }, state === "ready" ? 200 : 503);
   });
 
-  app.get("/api/v1/rodent/version", () => json(ctx.build));
+  // The build never changes: serialise it once.
+  const version = JSON.stringify(ctx.build);
+  app.get("/api/v1/rodent/version", (c) => send(c.env, version, 200));
 
   const debug = new Hono<Env>();
-  debug.use(async (c, next) => (c.var.settings.debug ? next() : notFound(c)));
+  debug.use(async (c, next) => (c.env.settings.debug ? next() : notFound(c)));
   debug.get("/sleep", (c) => sleep(c));
-  debug.get("/config", () => json(ctx.debugConfig()));
-  debug.get("/lifecycle", () => json(ctx.debugLifecycle()));
+  debug.get("/config", (c) => json(c.env, ctx.debugConfig()));
+  debug.get("/lifecycle", (c) => json(c.env, ctx.debugLifecycle()));
   debug.get("/request", (c) => {
-    const client = clientInfo(c.env?.peer?.(), c.req.raw.headers, c.var.settings.trusted, schemeOf(c.req.url));
-    return json({ requestId: c.var.requestId, ip: client.ip, scheme: client.scheme, peer: c.env?.peer?.() ?? null });
+    const peer = c.env.conn.peer(c.req.raw);
+    const client = clientInfo(peer, c.req.raw.headers, c.env.settings.trusted, schemeOf(c.req.url));
+    return json(c.env, { requestId: c.env.requestId, ip: client.ip, scheme: client.scheme, peer: peer ?? null });
   });
   debug.get("/error", () => {
     throw new Error("a deliberate error from /debug/error");
@@ -93,37 +118,50 @@ export function createApp(ctx: AppContext): Hono<Env> {
 
   app.notFound((c) => notFound(c));
   app.onError((error, c) => {
-    ctx.error(`request failed: ${error.message}`, { event: "request-error", requestId: c.var.requestId, stack: error.stack });
-    return json({ error: "internal server error", status: 500, requestId: c.var.requestId }, 500);
+    ctx.error(`request failed: ${error.message}`, { event: "request-error", requestId: c.env.requestId, stack: error.stack });
+    return json(c.env, { error: "internal server error", status: 500, requestId: c.env.requestId }, 500);
   });
   return app;
 }
 
-/** A JSON response with its Content-Length set, so the access log can count bytes out. */
-export function json(body: unknown, status = 200): Response {
-  const text = JSON.stringify(body);
-  return new Response(text, {
-    status,
-    headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) },
-  });
+function json(env: RequestEnv, body: unknown, status = 200): Response {
+  return send(env, JSON.stringify(body), status);
 }
 
-function health(ctx: AppContext): Response {
+/** A JSON response with every header it will carry, its size noted for the access log. */
+function send(env: RequestEnv, text: string, status: number): Response {
+  const bytes = Buffer.byteLength(text);
+  env.bytes = bytes;
+  const headers: Record<string, string> = { "content-type": "application/json", "content-length": String(bytes), "x-request-id": env.requestId };
+  // While draining, tell keep-alive clients (and proxies) not to reuse this connection.
+  if (env.draining()) headers.connection = "close";
+  return new Response(text, { status, headers });
+}
+
+function health(env: RequestEnv, ctx: AppContext): Response {
   const state = ctx.state();
   const alive = state !== "stopped";
-  return json({ status: alive ? "healthy" : "stopped", state, ...ctx.healthFields() }, alive ? 200 : 503);
+  return json(env, { status: alive ? "healthy" : "stopped", state, ...ctx.healthFields() }, alive ? 200 : 503);
 }
 
 function notFound(c: Context<Env>): Response {
-  return json({ error: "not found", status: 404, path: c.req.path, requestId: c.var.requestId }, 404);
+  return json(c.env, { error: "not found", status: 404, path: c.req.path, requestId: c.env.requestId }, 404);
+}
+
+/** The path of a request URL without building a URL object. */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const end = url.indexOf("?", start);
+  return end < 0 ? url.slice(start) : url.slice(start, end);
 }
 
 /** GET /debug/sleep?ms=N: answers after N ms (at most 60 s), early if the client goes away. */
 async function sleep(c: Context<Env>): Promise<Response> {
   const wanted = Number(c.req.query("ms") ?? "0");
-  if (!Number.isFinite(wanted) || wanted < 0) return json({ error: "ms must be a number of milliseconds", status: 400 }, 400);
+  if (!Number.isFinite(wanted) || wanted < 0) return json(c.env, { error: "ms must be a number of milliseconds", status: 400 }, 400);
   const ms = Math.min(wanted, 60_000);
-  const timeoutMs = c.var.settings.requestTimeoutMs;
+  const timeoutMs = c.env.settings.requestTimeoutMs;
   const outcome = await new Promise<"slept" | "gone" | "timeout">((resolve) => {
     const done = (why: "slept" | "gone" | "timeout") => {
       clearTimeout(sleepTimer);
@@ -136,8 +174,8 @@ async function sleep(c: Context<Env>): Promise<Response> {
     const limitTimer = setTimeout(() => done("timeout"), timeoutMs);
     c.req.raw.signal.addEventListener("abort", onAbort);
   });
-  if (outcome === "timeout") return json({ error: "request timeout", status: 503, requestId: c.var.requestId }, 503);
-  return json({ slept: ms, outcome });
+  if (outcome === "timeout") return json(c.env, { error: "request timeout", status: 503, requestId: c.env.requestId }, 503);
+  return json(c.env, { slept: ms, outcome });
 }
 
 const SECRET_PARAM = /^(.*(token|password|passwd|secret|key|auth|signature|session).*)$/i;

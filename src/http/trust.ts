@@ -5,10 +5,18 @@ export type TrustTest = (address: string | undefined) => boolean;
 /** Compiles a list of addresses and CIDRs ("127.0.0.0/8", "::1", "10.0.0.0/8") into a test. */
 export function compileTrust(list: readonly string[]): TrustTest {
   const ranges = list.map(parseRange);
+  // Peers are few (a proxy or two): remember the verdicts instead of parsing on every request.
+  const seen = new Map<string, boolean>();
   return (address) => {
     if (!address) return false;
-    const bytes = toBytes(address);
-    return bytes !== undefined && ranges.some((r) => inRange(bytes, r));
+    let verdict = seen.get(address);
+    if (verdict === undefined) {
+      const bytes = toBytes(address);
+      verdict = bytes !== undefined && ranges.some((r) => inRange(bytes, r));
+      if (seen.size >= 1024) seen.clear();
+      seen.set(address, verdict);
+    }
+    return verdict;
   };
 }
 

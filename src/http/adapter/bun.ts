@@ -4,6 +4,8 @@ import { formatAddress, ListenError } from "./types";
 
 export async function listen(options: ListenOptions): Promise<Listener> {
   let server: ReturnType<typeof Bun.serve>;
+  // One env for every request: no per-request allocation on the hot path.
+  const env = { peer: (request: Request) => server.requestIP(request)?.address };
   try {
     const common = {
       // A compiled binary defaults to development mode, whose error page shows the stack.
@@ -13,8 +15,8 @@ export async function listen(options: ListenOptions): Promise<Listener> {
       reusePort: false,
       idleTimeout: options.idleTimeoutSec,
       maxRequestBodySize: options.bodyLimit,
-      fetch(request: Request, srv: { requestIP(r: Request): { address: string } | null }) {
-        return options.fetch(request, { peer: () => srv.requestIP(request)?.address });
+      fetch(request: Request) {
+        return options.fetch(request, env);
       },
     };
     const where = options.socket ? { unix: options.socket } : { hostname: options.host, port: options.port };

@@ -2,8 +2,8 @@
 
 /** What the app can ask of the connection a request came on. */
 export interface ConnEnv {
-  /** The peer's IP address, or undefined on a unix socket. */
-  peer(): string | undefined;
+  /** The peer's IP address for a request, or undefined on a unix socket. One object per listener. */
+  peer(request: Request): string | undefined;
 }
 
 export type FetchHandler = (request: Request, env: ConnEnv) => Response | Promise<Response>;
