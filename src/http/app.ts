@@ -65,16 +65,17 @@ export function createApp(ctx: AppContext): Handler {
     const given = request.headers.get("x-request-id");
     const requestId = given !== null && SANE_ID.test(given) ? given : crypto.randomUUID();
     const env: RequestEnv = { conn, requestId, settings, draining, bytes: null };
-    const path = pathOf(request.url);
+    const url = request.url;
+    const path = pathOf(url);
     if (path === settings.healthEndpoint) return health(env, ctx);
     if (!settings.accessLog || path === "/ready") return routes.fetch(request, env);
     const started = performance.now();
     const logged = (response: Response) => {
-      const client = clientInfo(conn.peer(request), request.headers, settings.trusted, schemeOf(request.url));
+      const client = clientInfo(conn.peer(request), request.headers, settings.trusted, schemeOf(url));
       ctx.access({
         requestId,
         method: request.method,
-        path: redactQuery(request.url),
+        path: redactQuery(url),
         status: response.status,
         durationMs: Math.round((performance.now() - started) * 100) / 100,
         bytes: env.bytes,

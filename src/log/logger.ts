@@ -58,7 +58,8 @@ export class Logger {
       reporters: [
         {
           log: (obj: LogObject) => {
-            sink.write(this.format === "json" ? jsonLine(obj) : prettyLine(obj, this.colour));
+            // lifecycle lines are rare and operators wait on them: write them at once
+            sink.write(this.format === "json" ? jsonLine(obj) : prettyLine(obj, this.colour), true);
           },
         },
       ],

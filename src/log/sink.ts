@@ -22,11 +22,12 @@ export class LogSink {
     return this.path !== undefined;
   }
 
-  write(line: string): void {
+  /** Buffers a line; `now` writes it (and everything before it) at once, for rare, important lines. */
+  write(line: string, now = false): void {
     if (this.broken) return;
     this.pending.push(line);
     this.pendingBytes += line.length;
-    if (this.pendingBytes >= FLUSH_AT) this.flush();
+    if (now || this.pendingBytes >= FLUSH_AT) this.flush();
     else if (!this.scheduled) {
       // Batch for a few ms: one write per busy tick costs a syscall per handful of requests.
       this.scheduled = true;
