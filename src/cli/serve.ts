@@ -108,7 +108,13 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
   const pidPath = resolvePidPath(flags["pid-file"] as string | undefined, input.env, config().server.pidFile);
   const instance = kernel.root.child("instance");
   const lock = takeLock(pidPath);
-  instance.defer("pid-file", () => lock.release(), { critical: true });
+  instance.defer(
+    "pid-file",
+    () => {
+      if (!lock.release()) log.warn(`the PID file ${pidPath} no longer names this process (changed by hand?); left it alone`, { event: "pid-file-changed" });
+    },
+    { critical: true },
+  );
   instance.defer("status-file", () => removeStatus(pidPath), { critical: true });
 
   let settings = httpSettings(loaded);

@@ -115,6 +115,16 @@ function createRoutes(ctx: AppContext): Hono<Env> {
   debug.get("/error", () => {
     throw new Error("a deliberate error from /debug/error");
   });
+  // Fatal paths on purpose, to check supervision and alerting: the process logs and shuts down (1).
+  debug.get("/crash", (c) => {
+    const kind = c.req.query("kind");
+    if (kind === "rejection") void Promise.reject(new Error("a deliberate unhandled rejection from /debug/crash"));
+    else if (kind === "exception") setTimeout(() => {
+      throw new Error("a deliberate uncaught exception from /debug/crash");
+    });
+    else return json(c.env, { error: "kind must be exception or rejection", status: 400 }, 400);
+    return json(c.env, { crashing: kind }, 202);
+  });
   app.route("/debug", debug);
 
   app.notFound((c) => notFound(c));

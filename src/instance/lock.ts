@@ -80,8 +80,11 @@ export function inspectPidFile(path: string, self: ProgramIdentity = selfIdentit
 
 export interface Lock {
   path: string;
-  /** Removes the file if, and only if, it still names this process. Synchronous, idempotent. */
-  release(): void;
+  /**
+   * Removes the file if, and only if, it is still the one this process wrote. Returns false when
+   * it was not (deleted or replaced by hand meanwhile): then it is left alone. Synchronous, idempotent.
+   */
+  release(): boolean;
   /** True while the file at the path is still the one this process wrote. */
   stillHeld(): boolean;
 }
@@ -165,9 +168,11 @@ function lockFor(path: string): Lock {
     path,
     stillHeld,
     release() {
-      if (released) return;
+      if (released) return true;
       released = true;
-      if (stillHeld()) unlinkSync(path);
+      if (!stillHeld()) return false;
+      unlinkSync(path);
+      return true;
     },
   };
 }

@@ -37,11 +37,14 @@ export class Kernel {
   private readonly startedAt = Date.now();
   /** A cleanup ran out of time: the shutdown was not graceful, whichever timer noticed first. */
   private deadlineMissed = false;
+  /** A cleanup threw: the shutdown finished, but not cleanly, so the exit code says so. */
+  private cleanupFailed = false;
 
   constructor(private readonly options: KernelOptions) {
     this.root = new Scope("rodent", {
       onCleanupError: (f) => {
         if (f.timedOut) this.deadlineMissed = true;
+        else this.cleanupFailed = true;
         options.log.error(f.timedOut ? "cleanup timed out" : "cleanup failed", {
           event: "cleanup-failed",
           scope: f.scope,
@@ -188,6 +191,8 @@ export class Kernel {
       );
       this.root.runCritical("shutdown deadline");
       code = EXIT.deadline;
+    } else if (this.cleanupFailed && code === EXIT.ok) {
+      code = EXIT.failure;
     }
     this.options.log.info("shutdown complete", { event: "stopped", durationMs: Date.now() - started, exitCode: code });
     this.finish(code, reason);
@@ -201,7 +206,7 @@ export class Kernel {
 }
 
 function pending(d: ReturnType<Scope["describe"]>, prefix = ""): string[] {
-  const here = d.cleanups.map((c) => `${prefix}${d.name}/${c}`);
+  const here = [...(d.running ? [`${d.running} (running)`] : []), ...d.cleanups].map((c) => `${prefix}${d.name}/${c}`);
   return [...here, ...d.children.flatMap((c) => pending(c, `${prefix}${d.name}/`))];
 }
 

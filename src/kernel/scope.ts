@@ -52,6 +52,8 @@ export class Scope {
   private readonly entries: Entry[] = [];
   private readonly children = new Set<Scope>();
   private closing: Promise<void> | undefined;
+  /** The cleanup being awaited right now, if any: what a deadline abandons. */
+  private running: string | undefined;
   private readonly detachFromParent: () => void;
   private readonly onCleanupError: (failure: CleanupFailure) => void;
 
@@ -129,6 +131,7 @@ export class Scope {
     return {
       name: this.name,
       closed: this.closed,
+      running: this.running,
       cleanups: this.entries.filter((e) => !e.done).map((e) => e.name),
       children: [...this.children].map((c) => c.describe()),
     };
@@ -139,7 +142,9 @@ export class Scope {
     for (const child of [...this.children].reverse()) await child.close(reason, deadline);
     while (this.entries.length > 0) {
       const entry = this.entries.pop()!;
+      this.running = entry.name;
       await this.runEntry(entry, { reason, timeLeftMs: Math.max(0, deadline - Date.now()) }, deadline);
+      this.running = undefined;
     }
     this.detachFromParent();
   }
@@ -176,6 +181,7 @@ export class Scope {
 export interface ScopeDescription {
   name: string;
   closed: boolean;
+  running: string | undefined;
   cleanups: string[];
   children: ScopeDescription[];
 }

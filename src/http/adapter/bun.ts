@@ -36,7 +36,16 @@ export async function listen(options: ListenOptions): Promise<Listener> {
         let timer: ReturnType<typeof setTimeout> | undefined;
         // Never trust stop() alone to end the drain: race it against our own deadline, then force.
         const late = new Promise<"deadline">((r) => (timer = setTimeout(() => r("deadline"), Math.max(0, deadline - Date.now()))));
-        const outcome = await Promise.race([server.stop().then(() => "drained" as const), late]);
+        // stop() also waits for connections that have not finished sending a request (a slowloris
+        // client dribbling headers); once no request is being handled, nothing is owed to them.
+        const idle = new Promise<"drained">((resolve) => {
+          const poll = setInterval(() => {
+            if (server.pendingRequests > 0) return;
+            clearInterval(poll);
+            void server.stop(true).then(() => resolve("drained"));
+          }, 10);
+        });
+        const outcome = await Promise.race([server.stop().then(() => "drained" as const), idle, late]);
         clearTimeout(timer);
         if (outcome === "deadline") await Promise.race([server.stop(true), new Promise((r) => setTimeout(r, 100))]);
         return outcome;

@@ -1,0 +1,101 @@
+// Config fuzzing: generated YAML documents and env values through the loader, `config check`
+// and SIGHUP. Never a crash, never a hang, always a clear error, the running config untouched.
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ConfigError, loadConfig } from "../../src/config/load";
+import { getJson, runRodent, startServer, tempDir, waitFor } from "../helpers";
+
+let seed = 7;
+const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+const pick = <T>(xs: readonly T[]): T => xs[rand(xs.length)]!;
+
+const KEYS = ["server", "port", "host", "logLevel", "shutdownTimeout", "trustProxy", "logs", "path", "health", "endpoint", "prot", "développement", "🐀", "<<", "a.b"];
+const SCALARS = ["99999999999999999999999", "-1", "0", "8042", "1e309", "NaN", ".inf", "true", "null", "~", "'30s'", "30s", "500ms", "\"\\u0000\"", "ü", "\"💥\"", "[]", "{}", "''", "0x1F", "0o17", "2001:db8::1", "!!binary aGk=", "!!js/function 'x'", "*undefined_alias", "&a 1", "|\n  block"];
+
+function document(depth = 0): string {
+  const lines: string[] = [];
+  const n = 1 + rand(4);
+  for (let i = 0; i < n; i++) {
+    const key = pick(KEYS);
+    const indent = "  ".repeat(depth);
+    if (depth < 6 && rand(3) === 0) lines.push(`${indent}${key}:\n${document(depth + 1)}`);
+    else if (rand(5) === 0) lines.push(`${indent}${key}: [${Array.from({ length: rand(4) }, () => pick(SCALARS)).join(", ")}]`);
+    else lines.push(`${indent}${key}: ${pick(SCALARS)}`);
+  }
+  return lines.join("\n");
+}
+
+function bomb(levels: number): string {
+  const out = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"];
+  for (let i = 1; i < levels; i++) out.push(`l${i}: &l${i} [${Array(10).fill(`*l${i - 1}`).join(", ")}]`);
+  return out.join("\n");
+}
+
+const dir = tempDirOnce();
+function tempDirOnce(): string {
+  const { mkdtempSync } = require("node:fs") as typeof import("node:fs");
+  return mkdtempSync(join(require("node:os").tmpdir(), "rodent-fuzz-"));
+}
+
+describe("config fuzzing", () => {
+  test("3000 generated documents and env values: valid or a ConfigError with every problem named, each quickly", async () => {
+    const file = join(dir, "fuzz.yml");
+    let valid = 0;
+    let invalid = 0;
+    for (let i = 0; i < 3000; i++) {
+      const text = i % 100 === 99 ? bomb(3 + rand(6)) : i % 7 === 0 ? document().slice(0, rand(200)) : document();
+      writeFileSync(file, text);
+      const env: Record<string, string> = {};
+      if (rand(3) === 0) env[pick(["RODENT_SERVER_PORT", "RODENT_SERVER_TRUSTPROXY", "RODENT_LOGS_ACCESS", "RODENT_SERVER_SHUTDOWNTIMEOUT", "RODENT_NOPE"])] = pick(SCALARS);
+      const started = performance.now();
+      try {
+        await loadConfig({ file, env, flags: {} });
+        valid++;
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw new Error(`not a ConfigError for:\n${text}\n${error}`);
+        for (const p of error.problems) {
+          expect(p.source.length).toBeGreaterThan(0);
+          expect(p.key.length).toBeGreaterThan(0);
+          expect(p.message.length).toBeGreaterThan(0);
+        }
+        invalid++;
+      }
+      expect(performance.now() - started).toBeLessThan(1000);
+    }
+    expect(valid + invalid).toBe(3000);
+    expect(invalid).toBeGreaterThan(100);
+  });
+
+  test("generated documents through 'rodent config check': exit 0 or 1 with a line per problem, never a crash", async () => {
+    const d = tempDir();
+    const file = join(d, "rodent.yml");
+    for (let i = 0; i < 60; i++) {
+      writeFileSync(file, i % 10 === 0 ? bomb(9) : document());
+      const r = await runRodent(["config", "check", "-c", file, "--port", "0"], { env: { HOME: d }, timeoutMs: 10_000 });
+      expect([0, 1]).toContain(r.code);
+      if (r.code === 1) expect(r.stderr).toMatch(/^(invalid configuration|configuration is valid but)/);
+      expect(r.stderr).not.toContain("unexpected error");
+    }
+  });
+
+  test("generated documents through SIGHUP: the running config changes only to a valid one, and it stays ready", async () => {
+    const d = tempDir();
+    const file = join(d, "rodent.yml");
+    writeFileSync(file, "server:\n  logLevel: info\n");
+    const s = await startServer(["-c", file, "--dev"], { env: { HOME: d } });
+    const outcomes = () => s.output().match(/reload (applied|rejected)/g) ?? [];
+    for (let i = 0; i < 30; i++) {
+      const before = await getJson(`${s.url}/debug/config`);
+      writeFileSync(file, i % 5 === 0 ? bomb(9) : document());
+      const seen = outcomes().length;
+      s.signal("SIGHUP");
+      await waitFor(() => outcomes().length > seen, 5000, "a reload outcome logged");
+      const after = await getJson(`${s.url}/debug/config`);
+      if (outcomes().at(-1) === "reload rejected") expect(after.hash).toBe(before.hash);
+      else expect(after.generation).toBe(before.generation + 1);
+      expect((await fetch(`${s.url}/ready`)).status).toBe(200);
+    }
+    expect(s.output()).toContain("reload rejected");
+  });
+});
