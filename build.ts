@@ -32,6 +32,7 @@ const target = values.target ? [`--target=${values.target}`] : [];
 // out. --bytecode halves the time from exec to the first answer (24 ms → 12 ms on the dev box).
 await $`bun build src/main.ts --compile --minify --bytecode --sourcemap=none --external @hono/node-server ${target} ${defineArgs} --outfile ${values.outfile}`.quiet();
 if (!values["no-node"]) {
-  await $`bun build src/main.ts --target=node --minify --format=esm ${defineArgs} --outfile dist/rodent.mjs`.quiet();
+  // bun:ffi (the Bun-only sd_notify transport) is never loaded on Node
+  await $`bun build src/main.ts --target=node --minify --format=esm --external bun:ffi ${defineArgs} --outfile dist/rodent.mjs`.quiet();
 }
 console.log(`built ${values.outfile}${values["no-node"] ? "" : " and dist/rodent.mjs"} (${commit}${dirty}) in ${Math.round(performance.now() - started)} ms`);

@@ -17,6 +17,8 @@ import { runtimeName } from "../http/adapter";
 import { createApp, type HttpSettings } from "../http/app";
 import { startListener } from "../http/listen";
 import { compileTrust } from "../http/trust";
+import { inheritedListener } from "../systemd/activation";
+import { createNotifier } from "../systemd/notify";
 import type { Command } from "./command";
 import { configFlags, configInput } from "./config-flags";
 import { logFilePath } from "./log-path";
@@ -142,11 +144,13 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
     debugLifecycle: () => ({ state: kernel.state, uptimeMs: kernel.uptimeMs, inFlight: inFlight(), scopes: kernel.root.describe() }),
   });
 
+  const notifier = await createNotifier(kernel.root.child("systemd"), log);
   const server = config().server;
   const listener = await startListener(
     kernel.root.child("http"),
     {
       host: server.host, port: server.port, socket: server.socket && resolve(server.socket), socketMode: server.socketMode,
+      fd: inheritedListener(),
       idleTimeoutSec: Math.min(255, Math.max(1, Math.ceil(ms(server.idleTimeout) / 1000))),
       requestTimeoutMs: ms(server.requestTimeout), bodyLimit: server.bodyLimit,
       fetch: app,
@@ -179,8 +183,11 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
     }
     publish();
   });
-  kernel.onState((state) => {
+  kernel.onState((state, previous) => {
     if (state !== "stopped") publish();
+    if (state === "reloading") notifier?.reloading();
+    else if (state === "ready" && previous === "reloading") notifier?.ready(`ready on ${address} (config ${loaded.hash})`);
+    else if (state === "draining") notifier?.stopping();
   });
 
   // The status record doubles as a heartbeat: refreshed every health.interval (read live).
@@ -197,6 +204,7 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
   beat();
   log.info("ready", { event: "ready", sinceExecMs: Math.round(process.uptime() * 1000), address });
   channel?.send({ kind: "ready", pid: process.pid, address });
+  notifier?.ready(`ready on ${address} (config ${loaded.hash})`);
 }
 
 function httpSettings(loaded: LoadedConfig): HttpSettings {

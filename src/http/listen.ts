@@ -19,7 +19,7 @@ export interface DrainPolicy {
  * deadline cut what remains. A unix socket file is removed on close (only our own).
  */
 export async function startListener(scope: Scope, options: ListenOptions & { socketMode: string }, policy: DrainPolicy): Promise<Listener> {
-  if (options.socket) await clearStaleSocket(options.socket);
+  if (options.socket && options.fd === undefined) await clearStaleSocket(options.socket);
   let listener: Listener;
   try {
     listener = await listen(options);
@@ -27,7 +27,7 @@ export async function startListener(scope: Scope, options: ListenOptions & { soc
     if (error instanceof ListenError) throw explain(error, options);
     throw error;
   }
-  if (options.socket) {
+  if (options.socket && options.fd === undefined) {
     const socket = options.socket;
     const ino = lstatSync(socket).ino;
     scope.defer("socket-file", () => removeIfSame(socket, ino), { critical: true });
@@ -49,7 +49,7 @@ export async function startListener(scope: Scope, options: ListenOptions & { soc
 }
 
 function explain(error: ListenError, options: ListenOptions): ListenFailedError {
-  const where = options.socket ? `unix socket ${options.socket}` : `${options.host}:${options.port}`;
+  const where = options.fd !== undefined ? `the socket passed by systemd (fd ${options.fd})` : options.socket ? `unix socket ${options.socket}` : `${options.host}:${options.port}`;
   const fixes: Record<string, string> = {
     EADDRINUSE: options.socket
       ? "another process listens on it: stop it or choose another server.socket"
@@ -57,6 +57,7 @@ function explain(error: ListenError, options: ListenOptions): ListenFailedError 
     EACCES: options.port < 1024 && !options.socket ? `ports below 1024 need root or CAP_NET_BIND_SERVICE: use --port 8042 or grant the capability` : "permission denied: choose another address",
     EADDRNOTAVAIL: `address ${options.host} is not available on this machine: use --host 127.0.0.1, or 0.0.0.0 for all interfaces`,
     ENOENT: "its directory does not exist: create it or choose another server.socket",
+    EFDUNSUPPORTED: "the Bun binary cannot use socket activation (Bun.serve would bind another port instead): run the Node bundle (node rodent.mjs serve) or drop the .socket unit",
   };
   return new ListenFailedError(`cannot listen on ${where}: ${fixes[error.code] ?? error.message}`);
 }

@@ -3,6 +3,10 @@ import type { Listener, ListenOptions } from "./types";
 import { formatAddress, ListenError } from "./types";
 
 export async function listen(options: ListenOptions): Promise<Listener> {
+  if (options.fd !== undefined) {
+    // Bun.serve has no way to listen on an inherited descriptor: given one, it binds another port.
+    throw new ListenError("EFDUNSUPPORTED", "Bun.serve cannot listen on an inherited socket");
+  }
   let server: ReturnType<typeof Bun.serve>;
   // One env for every request: no per-request allocation on the hot path.
   const env = { peer: (request: Request) => server.requestIP(request)?.address };

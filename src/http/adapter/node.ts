@@ -25,14 +25,16 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) => reject(new ListenError(error.code ?? "EUNKNOWN", error.message)));
-    if (options.socket) server.listen(options.socket, resolve);
+    if (options.fd !== undefined) server.listen({ fd: options.fd }, resolve);
+    else if (options.socket) server.listen(options.socket, resolve);
     else server.listen(options.port, options.host, resolve);
   });
   const bound = server.address();
   const port = typeof bound === "object" && bound ? bound.port : undefined;
+  const inherited = options.fd !== undefined && typeof bound === "object" && bound ? formatAddress(bound.address, bound.port) : undefined;
   let draining: Promise<"drained" | "deadline"> | undefined;
   return {
-    address: options.socket ? `unix:${options.socket}` : formatAddress(options.host, port!),
+    address: inherited ?? (options.socket ? `unix:${options.socket}` : formatAddress(options.host, port!)),
     port,
     inFlight: () => inFlight,
     drain(deadline) {

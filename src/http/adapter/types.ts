@@ -13,6 +13,8 @@ export interface ListenOptions {
   port: number;
   /** A unix socket path; when set, host and port are ignored. */
   socket: string | undefined;
+  /** An inherited listening descriptor (socket activation); when set, host, port and socket are ignored. */
+  fd?: number;
   /** Seconds a keep-alive connection may sit idle (and a client may stall) before it is closed. */
   idleTimeoutSec: number;
   /** Milliseconds a client has to send a whole request (headers and body). */

@@ -1,0 +1,147 @@
+// Operations: systemd notify and watchdog, socket activation, PID 1 in a PID namespace, probes.
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BIN, BUNDLE, freePort, ROOT, spawnRodent, startServer, tempDir, track, waitFor, type Running } from "./helpers";
+
+const have = (tool: string) => Bun.which(tool, { PATH: `${process.env.PATH}:/usr/sbin:/usr/bin` }) !== null;
+
+/** A unix datagram socket that records what rodent sends to NOTIFY_SOCKET. */
+async function notifySocket(name: string) {
+  const proc = Bun.spawn(["python3", join(ROOT, "test/fixtures/notify_listen.py"), name], { stdout: "pipe", stderr: "inherit" });
+  track(proc.pid);
+  const messages: string[] = [];
+  let ready!: () => void;
+  const listening = new Promise<void>((r) => (ready = r));
+  void (async () => {
+    let buffer = "";
+    for await (const chunk of proc.stdout) {
+      buffer += new TextDecoder().decode(chunk);
+      for (let i = buffer.indexOf("\n"); i >= 0; i = buffer.indexOf("\n")) {
+        const line = buffer.slice(0, i);
+        buffer = buffer.slice(i + 1);
+        if (line === "listening") ready();
+        else messages.push(JSON.parse(line) as string);
+      }
+    }
+  })();
+  await listening;
+  return { messages, stop: () => proc.kill() };
+}
+
+describe("systemd notify", () => {
+  for (const kind of ["a socket path", "an abstract socket"] as const) {
+    test(`READY with MAINPID, RELOADING with MONOTONIC_USEC then READY, WATCHDOG, STOPPING: to ${kind}`, async () => {
+      const dir = tempDir();
+      const name = kind === "a socket path" ? join(dir, "notify.sock") : `@rodent-test-${process.pid}-${Date.now()}`;
+      const sd = await notifySocket(name);
+      const port = await freePort();
+      const r = spawnRodent(["serve", "--port", String(port), "--pid-file", join(dir, "r.pid")], { env: { HOME: dir, NOTIFY_SOCKET: name, WATCHDOG_USEC: "200000" } });
+      await waitFor(() => sd.messages.some((m) => m.startsWith("READY=1")), 10_000, "READY=1");
+      const readyMsg = sd.messages.find((m) => m.startsWith("READY=1"))!;
+      expect(readyMsg).toContain(`MAINPID=${r.pid}`);
+      expect(readyMsg).toContain(`STATUS=ready on 127.0.0.1:${port}`);
+      await waitFor(() => sd.messages.filter((m) => m === "WATCHDOG=1").length >= 2, 5000, "two watchdog pings");
+      r.signal("SIGHUP");
+      await waitFor(() => sd.messages.filter((m) => m.startsWith("READY=1")).length >= 2, 5000, "READY=1 after the reload");
+      const reloading = sd.messages.find((m) => m.startsWith("RELOADING=1"))!;
+      const usec = BigInt(/MONOTONIC_USEC=(\d+)/.exec(reloading)![1]!);
+      // CLOCK_MONOTONIC counts from boot: compare with /proc/uptime (boot time, a little larger)
+      const uptimeUsec = BigInt(Math.floor(Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]) * 1e6));
+      expect(usec).toBeGreaterThan(uptimeUsec - 120_000_000n);
+      expect(usec).toBeLessThanOrEqual(uptimeUsec + 1_000_000n);
+      expect(sd.messages.indexOf(reloading)).toBeLessThan(sd.messages.findLastIndex((m) => m.startsWith("READY=1")));
+      r.signal("SIGTERM");
+      expect(await r.exited()).toBe(0);
+      expect(sd.messages.at(-1)).toBe("STOPPING=1\nSTATUS=draining");
+      sd.stop();
+    });
+  }
+
+  test.if(have("systemd-notify"))("the Node bundle notifies through systemd-notify", async () => {
+    const dir = tempDir();
+    const sd = await notifySocket(join(dir, "notify.sock"));
+    const r = spawnRodent(["serve", "--port", String(await freePort()), "--pid-file", join(dir, "r.pid")], { env: { HOME: dir, NOTIFY_SOCKET: join(dir, "notify.sock") }, runtime: "node" });
+    await waitFor(() => sd.messages.some((m) => m.includes("READY=1")), 10_000, "READY=1 from the Node bundle");
+    expect(sd.messages.find((m) => m.includes("READY=1"))).toContain(`MAINPID=${r.pid}`);
+    r.signal("SIGTERM");
+    expect(await r.exited()).toBe(0);
+    sd.stop();
+  });
+});
+
+describe.if(have("systemd-socket-activate"))("socket activation", () => {
+  test("the Node bundle serves on the socket systemd passes (LISTEN_FDS)", async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const proc = Bun.spawn(["systemd-socket-activate", "-l", `127.0.0.1:${port}`, "node", BUNDLE, "serve", "--port", "1", "--pid-file", join(dir, "r.pid")], { env: { ...process.env, HOME: dir }, stdout: "pipe", stderr: "pipe" });
+    track(proc.pid);
+    // systemd-socket-activate listens first and starts rodent on the first connection
+    const res = await waitFor(() => fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined), 15_000, "an answer on the activated socket");
+    expect(res!.status).toBe(200);
+    await waitFor(() => existsSync(join(dir, "r.pid")));
+    process.kill(Number(readFileSync(join(dir, "r.pid"), "utf8")), "SIGTERM");
+    expect(await proc.exited).toBe(0);
+  });
+
+  test("the Bun binary refuses an activated socket with a clear line instead of listening elsewhere", async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const proc = Bun.spawn(["systemd-socket-activate", "-l", `127.0.0.1:${port}`, BIN, "serve", "--pid-file", join(dir, "r.pid")], { env: { ...process.env, HOME: dir }, stdout: "pipe", stderr: "pipe" });
+    track(proc.pid);
+    // the first accepted connection starts rodent; it refuses the socket and exits, so no answer
+    await waitFor(
+      () => fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(3000) }).then(() => true, (e: Error) => !String(e).includes("ConnectionRefused") && !String(e).includes("ECONNREFUSED")),
+      10_000,
+      "systemd-socket-activate listening",
+    );
+    const stderr = await new Response(proc.stderr).text();
+    expect(await proc.exited).toBe(1);
+    expect(stderr).toContain("cannot listen on the socket passed by systemd (fd 3): the Bun binary cannot use socket activation");
+    expect(existsSync(join(dir, "r.pid"))).toBe(false);
+  });
+});
+
+describe("containers", () => {
+  test.if(have("unshare") && process.getuid?.() === 0)("as PID 1 of a PID namespace, SIGTERM still drains and exits 0", async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const proc = Bun.spawn(["unshare", "--pid", "--fork", "--mount-proc", BIN, "serve", "--port", String(port), "--pid-file", join(dir, "r.pid")], { env: { ...process.env, HOME: dir }, stdout: "pipe", stderr: "pipe" });
+    track(proc.pid);
+    await waitFor(() => fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.status === 200, () => false), 15_000, "rodent as PID 1");
+    // inside the namespace it is PID 1 (and writes 1 to its PID file); outside, unshare's child
+    expect(readFileSync(join(dir, "r.pid"), "utf8")).toBe("1\n");
+    const child = Number(readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, "utf8").trim().split(" ")[0]);
+    track(child);
+    process.kill(child, "SIGTERM");
+    expect(await proc.exited).toBe(0);
+    expect(existsSync(join(dir, "r.pid"))).toBe(false);
+  });
+});
+
+describe("Kubernetes probe semantics", () => {
+  test("readiness is 503 from the moment SIGTERM arrives; liveness stays 200 until exit", async () => {
+    const s: Running & { url: string } = await startServer([], { env: { RODENT_SERVER_SHUTDOWNDELAY: "1500ms" } });
+    s.signal("SIGTERM");
+    await s.waitForOutput(/"event":"shutdown-started"/);
+    const probes: Array<[number, number]> = [];
+    for (let i = 0; i < 10; i++) {
+      const [ready, live] = await Promise.all([fetch(`${s.url}/ready`).then((r) => r.status), fetch(`${s.url}/health`).then((r) => r.status)]);
+      probes.push([ready, live]);
+      await Bun.sleep(50);
+    }
+    expect(probes).toEqual(Array(10).fill([503, 200]));
+    expect(await s.exited()).toBe(0);
+  });
+});
+
+describe.if(have("systemd-analyze"))("contrib/systemd/rodent.service", () => {
+  test("passes systemd-analyze verify", async () => {
+    const dir = tempDir();
+    const unit = readFileSync(join(ROOT, "contrib/systemd/rodent.service"), "utf8").replaceAll("/usr/local/bin/rodent", BIN);
+    writeFileSync(join(dir, "rodent.service"), unit);
+    const r = Bun.spawnSync(["systemd-analyze", "verify", "--man=no", join(dir, "rodent.service")], { stderr: "pipe", stdout: "pipe" });
+    const complaints = r.stderr.toString().split("\n").filter((l) => l.includes("rodent.service"));
+    expect(complaints).toEqual([]);
+  });
+});
