@@ -4,12 +4,13 @@ import { config } from "./config";
 import { health } from "./health";
 import { logs } from "./logs";
 import { reload } from "./reload";
+import { restart } from "./restart";
 import { serve } from "./serve";
 import { status } from "./status";
 import { stop } from "./stop";
 import { version } from "./version";
 
-export const COMMANDS: Command[] = [serve, stop, status, reload, health, logs, config, version];
+export const COMMANDS: Command[] = [serve, stop, status, reload, restart, health, logs, config, version];
 
 export function findCommand(name: string): Command | undefined {
   return COMMANDS.find((c) => c.name === name);

@@ -4,9 +4,11 @@ import { resolve } from "node:path";
 import { ms } from "../config/duration";
 import { loadConfig, type ConfigInput, type LoadedConfig } from "../config/load";
 import { buildReload } from "../config/reload";
-import { claimDaemonChannel, isDaemonChild } from "../daemon/channel";
+import { claimDaemonChannel, isDaemonChild, TAKEOVER_ENV } from "../daemon/channel";
 import { supervised } from "../daemon/supervisor";
-import { takeLock } from "../instance/lock";
+import { inspectPidFile, takeLock, takeOverLock, type Lock } from "../instance/lock";
+import { RodentError } from "../errors";
+import { signalFor } from "../kernel/signals";
 import { resolvePidPath } from "../instance/paths";
 import { removeStatus, writeStatus, type ReloadOutcome } from "../instance/status";
 import { EXIT } from "../kernel/exit-codes";
@@ -109,15 +111,25 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
   const channel = claimDaemonChannel();
   const pidPath = resolvePidPath(flags["pid-file"] as string | undefined, input.env, config().server.pidFile);
   const instance = kernel.root.child("instance");
-  const lock = takeLock(pidPath);
-  instance.defer(
-    "pid-file",
-    () => {
-      if (!lock.release()) log.warn(`the PID file ${pidPath} no longer names this process (changed by hand?); left it alone`, { event: "pid-file-changed" });
-    },
-    { critical: true },
-  );
-  instance.defer("status-file", () => removeStatus(pidPath), { critical: true });
+  // A restart's successor binds next to its predecessor and takes the lock over only once ready.
+  const predecessor = takeoverTarget();
+  let lock: Lock | undefined;
+  const holdLock = (taken: Lock) => {
+    lock = taken;
+    instance.defer(
+      "pid-file",
+      () => {
+        if (taken.release()) return;
+        const next = successor(pidPath);
+        if (next) log.info(`the PID file now names the successor (PID ${next}); left it to it`, { event: "handed-over", successor: next });
+        else log.warn(`the PID file ${pidPath} no longer names this process (changed by hand?); left it alone`, { event: "pid-file-changed" });
+      },
+      { critical: true },
+    );
+    instance.defer("status-file", () => removeStatus(pidPath), { critical: true });
+  };
+  if (predecessor === undefined) holdLock(takeLock(pidPath));
+  else if (successor(pidPath) !== predecessor) throw new RodentError(`cannot take over from PID ${predecessor}: the PID file ${pidPath} does not name it`);
 
   let settings = httpSettings(loaded);
   const startedAt = new Date().toISOString();
@@ -125,7 +137,7 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
   let address = "(not listening yet)";
   let inFlight = () => 0;
   const publish = () => {
-    if (!lock.stillHeld()) return;
+    if (!lock?.stillHeld()) return;
     const error = writeStatus(pidPath, {
       pid: process.pid, state: kernel.state, version: VERSION, runtime: build.runtime, startedAt,
       address, logFile: logger.sink.path, configHash: loaded.hash, generation, reload: lastReload,
@@ -151,11 +163,19 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
     {
       host: server.host, port: server.port, socket: server.socket && resolve(server.socket), socketMode: server.socketMode,
       fd: inheritedListener(),
+      share: true,
+      join: predecessor !== undefined,
       idleTimeoutSec: Math.min(255, Math.max(1, Math.ceil(ms(server.idleTimeout) / 1000))),
       requestTimeoutMs: ms(server.requestTimeout), bodyLimit: server.bodyLimit,
       fetch: app,
     },
-    { delayMs: () => ms(config().server.shutdownDelay), log: (m, f) => logger.tagged("http").info(m, f) },
+    {
+      // Handing over to a restart's successor, keep the listener open a moment longer while every
+      // response says Connection: close, so busy keep-alive clients leave cleanly instead of
+      // racing a close between two requests; the successor takes all new connections meanwhile.
+      delayMs: () => Math.max(ms(config().server.shutdownDelay), successor(pidPath) ? HANDOVER_GRACE_MS : 0),
+      log: (m, f) => logger.tagged("http").info(m, f),
+    },
   );
   address = listener.address;
   inFlight = () => listener.inFlight();
@@ -187,7 +207,12 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
     if (state !== "stopped") publish();
     if (state === "reloading") notifier?.reloading();
     else if (state === "ready" && previous === "reloading") notifier?.ready(`ready on ${address} (config ${loaded.hash})`);
-    else if (state === "draining") notifier?.stopping();
+    else if (state === "draining") {
+      notifier?.stopping();
+      // handed over by a restart: the successor is the service's main process from now on
+      const next = successor(pidPath);
+      if (next) notifier?.mainPid(next);
+    }
   });
 
   // The status record doubles as a heartbeat: refreshed every health.interval (read live).
@@ -199,6 +224,12 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
   };
   instance.defer("heartbeat", () => clearTimeout(heartbeat));
 
+  if (predecessor !== undefined) {
+    // Listening and ready to serve: take the lock over in one rename, then let the old one drain.
+    holdLock(takeOverLock(pidPath, predecessor));
+    process.kill(predecessor, signalFor("stop"));
+    log.info(`took over from PID ${predecessor}; it is draining`, { event: "took-over", predecessor });
+  }
   kernel.ready();
   if (kernel.state !== "ready") return; // a signal arrived during start-up: the drain is under way
   beat();
@@ -216,4 +247,18 @@ function httpSettings(loaded: LoadedConfig): HttpSettings {
     debug: c.development.enabled,
     requestTimeoutMs: ms(c.server.requestTimeout),
   };
+}
+
+const HANDOVER_GRACE_MS = 300;
+
+function takeoverTarget(): number | undefined {
+  const raw = process.env[TAKEOVER_ENV];
+  delete process.env[TAKEOVER_ENV];
+  return raw ? Number(raw) : undefined;
+}
+
+/** The PID of the live rodent the PID file names, when that is not this process. */
+function successor(pidPath: string): number | undefined {
+  const seen = inspectPidFile(pidPath);
+  return seen.kind === "held" && seen.holder.pid !== process.pid ? seen.holder.pid : undefined;
 }

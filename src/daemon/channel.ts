@@ -4,6 +4,9 @@ import { closeSync, writeSync } from "node:fs";
 /** Set by the parent in the child's environment; removed at once so grandchildren never see it. */
 export const DAEMON_FD_ENV = "RODENT_INTERNAL_DAEMON_FD";
 
+/** Set by `rodent restart` in the successor's environment: the PID it replaces. */
+export const TAKEOVER_ENV = "RODENT_INTERNAL_TAKEOVER";
+
 export type Handshake = { kind: "ready"; pid: number; address: string } | { kind: "failed"; message: string };
 
 export interface DaemonChannel {

@@ -22,17 +22,47 @@ export async function detach(options: DetachOptions): Promise<{ pid: number; add
   } catch (error) {
     throw new DaemonStartError(`cannot open log file ${options.logFile} (${(error as NodeJS.ErrnoException).code}): choose another --log-file`);
   }
+  return spawnDetached({
+    command: process.execPath,
+    args: [...programArgs(), ...options.args],
+    env: { ...process.env },
+    cwd: "/",
+    stdout: out,
+    stderr: out,
+    readyTimeoutMs: options.readyTimeoutMs,
+    logHint: options.logFile,
+  });
+}
+
+export interface SpawnDetachedOptions {
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Descriptors for the child's stdout and stderr; closed here once the child has them. */
+  stdout: number;
+  stderr: number;
+  readyTimeoutMs: number;
+  /** Where to look when it fails, for the error message. */
+  logHint: string;
+}
+
+/**
+ * Starts a rodent in a new session with the readiness pipe on fd 3 and waits for its hand-shake:
+ * its PID and address once ready, or a DaemonStartError with its own error.
+ */
+export async function spawnDetached(options: SpawnDetachedOptions): Promise<{ pid: number; address: string }> {
   const { spawn } = await import("node:child_process");
-  const env: NodeJS.ProcessEnv = { ...process.env, [DAEMON_FD_ENV]: "3" };
+  const env: NodeJS.ProcessEnv = { ...options.env, [DAEMON_FD_ENV]: "3" };
   // A compiled binary turns into the bun CLI when BUN_BE_BUN is set: never pass it on.
   delete env.BUN_BE_BUN;
-  const child = spawn(process.execPath, [...programArgs(), ...options.args], {
+  const child = spawn(options.command, options.args, {
     detached: true,
-    cwd: "/",
+    cwd: options.cwd,
     env,
-    stdio: ["ignore", out, out, "pipe"],
+    stdio: ["ignore", options.stdout, options.stderr, "pipe"],
   });
-  closeSync(out);
+  for (const fd of new Set([options.stdout, options.stderr])) closeSync(fd);
   const pipe = child.stdio[3]!;
   const message = await new Promise<Handshake | { kind: "exited"; code: number | null } | { kind: "timeout" }>((resolve) => {
     let text = "";
@@ -67,10 +97,10 @@ export async function detach(options: DetachOptions): Promise<{ pid: number; add
     case "failed":
       throw new DaemonStartError(message.message);
     case "exited":
-      throw new DaemonStartError(`the daemon exited (code ${message.code}) before it was ready; see ${options.logFile}`);
+      throw new DaemonStartError(`the daemon exited (code ${message.code}) before it was ready; see ${options.logHint}`);
     case "timeout":
       if (child.pid) process.kill(child.pid, "SIGTERM");
-      throw new DaemonStartError(`the daemon was not ready within ${options.readyTimeoutMs} ms and was stopped; see ${options.logFile}`);
+      throw new DaemonStartError(`the daemon was not ready within ${options.readyTimeoutMs} ms and was stopped; see ${options.logHint}`);
   }
 }
 

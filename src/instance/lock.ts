@@ -128,28 +128,71 @@ export function takeLock(path: string, self: ProgramIdentity = selfIdentity()): 
 }
 
 function replaceStale(path: string, temp: string, staleIno: number, self: ProgramIdentity): boolean {
+  return (
+    underGuard(path, () => {
+      const again = inspectPidFile(path, self);
+      if (again.kind !== "stale" || again.ino !== staleIno) return false;
+      renameSync(temp, path);
+      return true;
+    }) ?? false
+  );
+}
+
+/**
+ * Runs `fn` holding the `<path>.takeover` guard (created with O_EXCL); undefined if another
+ * process holds it. A guard older than 10 s was left by a process killed mid-takeover (which
+ * lasts microseconds) and is removed for the next try.
+ */
+function underGuard<T>(path: string, fn: () => T): T | undefined {
   const guard = `${path}.takeover`;
   let fd: number;
   try {
     fd = openSync(guard, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw new PidFileAccessError(guard, error as NodeJS.ErrnoException);
-    // A takeover lasts microseconds; a guard older than 10 s was left by a process killed mid-takeover.
     try {
       if (Date.now() - lstatSync(guard).mtimeMs > 10_000) unlinkSync(guard);
     } catch {
       // gone already
     }
-    return false;
+    return undefined;
   }
   try {
     closeSync(fd);
-    const again = inspectPidFile(path, self);
-    if (again.kind !== "stale" || again.ino !== staleIno) return false;
-    renameSync(temp, path);
-    return true;
+    return fn();
   } finally {
     unlinkSync(guard);
+  }
+}
+
+/**
+ * The successor's side of a restart: replaces the PID file that names `predecessor` with one
+ * naming this process, in one rename() under the takeover guard, so the lock is never held by
+ * nobody. Throws if the file no longer names the predecessor (it stopped, or another restart won).
+ */
+export function takeOverLock(path: string, predecessor: number, self: ProgramIdentity = selfIdentity()): Lock {
+  const temp = `${path}.${process.pid}.tmp`;
+  writeTemp(path, temp);
+  try {
+    for (let attempt = 0; attempt < 500; attempt++) {
+      const done = underGuard(path, () => {
+        const seen = inspectPidFile(path, self);
+        if (seen.kind !== "held" || seen.holder.pid !== predecessor) {
+          throw new RodentError(`the PID file ${path} no longer names PID ${predecessor} (it stopped, or another restart took over); nothing was changed`);
+        }
+        renameSync(temp, path);
+        return true;
+      });
+      if (done) return lockFor(path);
+      sleepSync(2 + Math.random() * 8);
+    }
+    throw new RodentError(`could not take over the PID file ${path}: another process kept its takeover guard; try again`);
+  } finally {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // renamed into place
+    }
   }
 }
 

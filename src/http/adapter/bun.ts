@@ -24,7 +24,12 @@ export async function listen(options: ListenOptions): Promise<Listener> {
       },
     };
     const where = options.socket ? { unix: options.socket } : { hostname: options.host, port: options.port };
-    server = Bun.serve({ ...common, ...where } as Parameters<typeof Bun.serve>[0]);
+    const shared = !options.socket && (options.share || options.join);
+    if (shared && !options.join && options.port !== 0) {
+      // SO_REUSEPORT would let us share a port another program holds: check exclusively first.
+      Bun.serve({ ...common, ...where } as Parameters<typeof Bun.serve>[0]).stop(true);
+    }
+    server = Bun.serve({ ...common, ...where, reusePort: shared } as Parameters<typeof Bun.serve>[0]);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     throw new ListenError(e.code ?? "EUNKNOWN", e.message);

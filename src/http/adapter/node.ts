@@ -4,6 +4,10 @@ import type { Listener, ListenOptions } from "./types";
 import { formatAddress, ListenError } from "./types";
 
 export async function listen(options: ListenOptions): Promise<Listener> {
+  if (options.join) {
+    // Node 20 has no SO_REUSEPORT for HTTP servers: a successor cannot bind alongside.
+    throw new ListenError("EJOINUNSUPPORTED", "the Node runtime cannot share a listening port with a successor");
+  }
   // Imported here, not at the top: the compiled Bun binary leaves this package out entirely.
   const { createAdaptorServer } = await import("@hono/node-server");
   let inFlight = 0;

@@ -15,6 +15,13 @@ export interface ListenOptions {
   socket: string | undefined;
   /** An inherited listening descriptor (socket activation); when set, host, port and socket are ignored. */
   fd?: number;
+  /**
+   * Bind host:port so that a successor (rodent restart) can bind it too (SO_REUSEPORT), after
+   * checking that nobody holds it yet. Where a runtime cannot, it binds exclusively.
+   */
+  share?: boolean;
+  /** This process is the successor: bind alongside the instance that holds the port now. */
+  join?: boolean;
   /** Seconds a keep-alive connection may sit idle (and a client may stall) before it is closed. */
   idleTimeoutSec: number;
   /** Milliseconds a client has to send a whole request (headers and body). */

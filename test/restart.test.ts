@@ -1,0 +1,108 @@
+// Zero-downtime restart and upgrade: rodent restart under steady load, with no proxy in front.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { freePort, getJson, isAlive, ROOT, runRodent, tempDir, track, waitFor } from "./helpers";
+
+const MIGRATE = "/proc/sys/net/ipv4/tcp_migrate_req";
+let migrateBefore: string | undefined;
+
+// Closing one of two SO_REUSEPORT listeners resets the connections queued on it unless the kernel
+// migrates them (Linux 5.14+, net.ipv4.tcp_migrate_req=1). The README asks operators for the same.
+beforeAll(() => {
+  try {
+    migrateBefore = readFileSync(MIGRATE, "utf8").trim();
+    writeFileSync(MIGRATE, "1");
+  } catch {
+    migrateBefore = undefined;
+  }
+});
+afterAll(() => {
+  if (migrateBefore !== undefined) writeFileSync(MIGRATE, migrateBefore);
+});
+
+async function daemon(bin: string, extra: string[] = []) {
+  const dir = tempDir();
+  const port = await freePort();
+  const pidFile = join(dir, "rodent.pid");
+  const env = { HOME: dir };
+  const r = await runRodent(["serve", "-d", "--port", String(port), "--pid-file", pidFile, "--log-file", join(dir, "rodent.log"), ...extra], { env });
+  expect(r.code).toBe(0);
+  const pid = () => Number(readFileSync(pidFile, "utf8"));
+  track(pid());
+  return { dir, port, pidFile, pid, env, url: `http://127.0.0.1:${port}` };
+}
+
+describe("rodent restart", () => {
+  test("5 restarts in a row under steady load: zero failed requests and zero connection errors", async () => {
+    const d = await daemon(join(ROOT, "dist/rodent"));
+    const wrk = Bun.spawn(["wrk", "-t1", "-c16", "-d12s", "--timeout", "5s", `${d.url}/api/v1/rodent/version`], { stdout: "pipe", stderr: "pipe" });
+    track(wrk.pid);
+    await Bun.sleep(1000);
+    const pids = [d.pid()];
+    for (let i = 0; i < 5; i++) {
+      const r = await runRodent(["restart", "--pid-file", d.pidFile], { env: d.env, timeoutMs: 30_000 });
+      expect(r.code).toBe(0);
+      const now = d.pid();
+      expect(r.stdout).toContain(`PID ${pids.at(-1)} → PID ${now}`);
+      expect(isAlive(pids.at(-1)!)).toBe(false);
+      track(now);
+      pids.push(now);
+      expect((await getJson(`${d.url}/health`)).pid).toBe(now);
+      await Bun.sleep(500);
+    }
+    const out = await new Response(wrk.stdout).text();
+    await wrk.exited;
+    const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+    expect(requests).toBeGreaterThan(1000);
+    expect(out).not.toContain("Non-2xx");
+    expect(out).not.toContain("Socket errors");
+    expect(new Set(pids).size).toBe(6);
+  }, 90_000);
+
+  test("a restart with a broken config leaves the old instance serving and reports the error", async () => {
+    const dir = tempDir();
+    const file = join(dir, "rodent.yml");
+    writeFileSync(file, "server:\n  logLevel: info\n");
+    const d = await daemon(join(ROOT, "dist/rodent"), ["-c", file]);
+    const before = d.pid();
+    writeFileSync(file, "server:\n  logLevel: loud\n");
+    const r = await runRodent(["restart", "--pid-file", d.pidFile], { env: d.env, timeoutMs: 30_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`the new instance failed; PID ${before} keeps serving`);
+    expect(r.stderr).toContain("server.logLevel");
+    expect(d.pid()).toBe(before);
+    expect((await getJson(`${d.url}/health`)).pid).toBe(before);
+  });
+
+  test("replacing the binary then restarting is an upgrade: the new version answers", async () => {
+    const dir = tempDir();
+    const bin = join(dir, "rodent");
+    copyFileSync(join(ROOT, "dist/rodent"), bin);
+    const port = await freePort();
+    const pidFile = join(dir, "rodent.pid");
+    const start = Bun.spawnSync([bin, "serve", "-d", "--port", String(port), "--pid-file", pidFile, "--log-file", join(dir, "rodent.log")], { env: { ...process.env, HOME: dir } });
+    expect(start.exitCode).toBe(0);
+    track(Number(readFileSync(pidFile, "utf8")));
+    const url = `http://127.0.0.1:${port}`;
+    const oldVersion = (await getJson(`${url}/api/v1/rodent/version`)).version;
+    const build = Bun.spawnSync(["bun", "build.ts", "--outfile", join(dir, "rodent.new"), "--no-node", "--version", "9.9.9-upgrade"], { cwd: ROOT, env: { ...process.env, PATH: `${join(ROOT, "node_modules/.bin")}:${process.env.PATH}` } });
+    expect(build.exitCode).toBe(0);
+    // replace the file the way an installer does: a new inode renamed over the old path
+    Bun.spawnSync(["mv", join(dir, "rodent.new"), bin]);
+    const r = Bun.spawnSync([bin, "restart", "--pid-file", pidFile], { env: { ...process.env, HOME: dir } });
+    expect(r.exitCode).toBe(0);
+    track(Number(readFileSync(pidFile, "utf8")));
+    const now = await getJson(`${url}/api/v1/rodent/version`);
+    expect(oldVersion).not.toBe("9.9.9-upgrade");
+    expect(now.version).toBe("9.9.9-upgrade");
+    expect(existsSync(pidFile)).toBe(true);
+  }, 60_000);
+
+  test("restart with nothing running says so and exits 1", async () => {
+    const dir = tempDir();
+    const r = await runRodent(["restart", "--pid-file", join(dir, "none.pid")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("rodent is not running");
+  });
+});
