@@ -156,7 +156,7 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
     debugLifecycle: () => ({ state: kernel.state, uptimeMs: kernel.uptimeMs, inFlight: inFlight(), scopes: kernel.root.describe() }),
   });
 
-  const notifier = await createNotifier(kernel.root.child("systemd"), log);
+  const notifier = await createNotifier(kernel.root, log);
   const server = config().server;
   const listener = await startListener(
     kernel.root.child("http"),

@@ -16,12 +16,12 @@ interface NotifyLog {
 }
 
 /**
- * A notifier when $NOTIFY_SOCKET is set, else undefined. Starts the watchdog in `scope` when
+ * A notifier when $NOTIFY_SOCKET is set, else undefined. Starts the watchdog in a child of `parent` when
  * $WATCHDOG_USEC asks for one (and $WATCHDOG_PID, if set, is this process): WATCHDOG=1 every half
  * interval from a timer, so a blocked event loop stops the pings and systemd acts. The variables
  * are removed from the environment so the daemon's own children do not talk to systemd.
  */
-export async function createNotifier(scope: Scope, log: NotifyLog, env: NodeJS.ProcessEnv = process.env): Promise<Notifier | undefined> {
+export async function createNotifier(parent: Scope, log: NotifyLog, env: NodeJS.ProcessEnv = process.env): Promise<Notifier | undefined> {
   const socket = env.NOTIFY_SOCKET;
   const watchdogUsec = Number(env.WATCHDOG_USEC);
   const watchdogPid = env.WATCHDOG_PID;
@@ -40,7 +40,7 @@ export async function createNotifier(scope: Scope, log: NotifyLog, env: NodeJS.P
   };
   if (watchdogUsec > 0 && (!watchdogPid || Number(watchdogPid) === process.pid)) {
     const timer = setInterval(() => notify("WATCHDOG=1"), Math.max(1, Math.floor(watchdogUsec / 2000)));
-    scope.defer("watchdog", () => clearInterval(timer));
+    parent.child("systemd").defer("watchdog", () => clearInterval(timer));
   }
   return {
     ready: (status) => notify(`READY=1\nMAINPID=${process.pid}\nSTATUS=${status}`),
