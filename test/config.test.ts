@@ -19,7 +19,7 @@ describe("configuration sources", () => {
     expect(top.origins["server.port"]).toBe("flag --port");
     // and a running server really listens where the winner says
     const s = spawnRodent(["serve", "-c", file, "--port", String(fromFlag), "--pid-file", join(dir, "r.pid")], { env: { HOME: dir, RODENT_SERVER_PORT: String(fromEnv) } });
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${fromFlag}/ready`).catch(() => undefined))?.status === 200);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${fromFlag}/ready`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined))?.status === 200);
     s.signal("SIGTERM");
     expect(await s.exited()).toBe(0);
   });

@@ -159,9 +159,11 @@ export function cleanEnv(): Record<string, string | undefined> {
 /** Polls `check` every 20 ms until it returns a truthy value; rejects after timeoutMs. */
 export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 15_000, what = "condition"): Promise<T> {
   const until = Date.now() + timeoutMs;
+  const late = Symbol("late");
   for (;;) {
-    const value = await check();
-    if (value) return value;
+    // a check that hangs (a request that is never answered) must not outlive the bound either
+    const value = await Promise.race([check(), Bun.sleep(Math.max(1, until - Date.now())).then(() => late)]);
+    if (value !== late && value) return value as T;
     if (Date.now() > until) throw new Error(`${what} not met within ${timeoutMs} ms`);
     await Bun.sleep(20);
   }

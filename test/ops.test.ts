@@ -77,7 +77,7 @@ describe.if(have("systemd-socket-activate"))("socket activation", () => {
     const proc = Bun.spawn(["systemd-socket-activate", "-l", `127.0.0.1:${port}`, "node", BUNDLE, "serve", "--port", "1", "--pid-file", join(dir, "r.pid")], { env: { ...process.env, HOME: dir }, stdout: "pipe", stderr: "pipe" });
     track(proc.pid);
     // systemd-socket-activate listens first and starts rodent on the first connection
-    const res = await waitFor(() => fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined), 15_000, "an answer on the activated socket");
+    const res = await waitFor(() => fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined), 15_000, "an answer on the activated socket");
     expect(res!.status).toBe(200);
     await waitFor(() => existsSync(join(dir, "r.pid")));
     process.kill(Number(readFileSync(join(dir, "r.pid"), "utf8")), "SIGTERM");
@@ -108,7 +108,7 @@ describe("containers", () => {
     const port = await freePort();
     const proc = Bun.spawn(["unshare", "--pid", "--fork", "--mount-proc", BIN, "serve", "--port", String(port), "--pid-file", join(dir, "r.pid")], { env: { ...process.env, HOME: dir }, stdout: "pipe", stderr: "pipe" });
     track(proc.pid);
-    await waitFor(() => fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.status === 200, () => false), 15_000, "rodent as PID 1");
+    await waitFor(() => fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(1000) }).then((r) => r.status === 200, () => false), 15_000, "rodent as PID 1");
     // inside the namespace it is PID 1 (and writes 1 to its PID file); outside, unshare's child
     expect(readFileSync(join(dir, "r.pid"), "utf8")).toBe("1\n");
     const child = Number(readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, "utf8").trim().split(" ")[0]);

@@ -11,7 +11,7 @@ describe("resource faults", () => {
     const r = Bun.spawn(["bash", "-c", `ulimit -n 64 && exec "${BIN}" serve --port ${port} --pid-file "${join(dir, "r.pid")}"`], { env: { ...process.env, HOME: dir }, stdout: "ignore", stderr: "ignore" });
     track(r.pid);
     const url = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${url}/ready`).catch(() => undefined))?.status === 200);
+    await waitFor(async () => (await fetch(`${url}/ready`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined))?.status === 200);
     const sockets: Socket[] = [];
     await Promise.all(
       Array.from({ length: 150 }, () => new Promise<void>((resolve) => {
@@ -25,7 +25,7 @@ describe("resource faults", () => {
     for (const sock of sockets) sock.write("GET /ready HTTP/1.1\r\nHost: x\r\n\r\n");
     await Bun.sleep(300);
     for (const sock of sockets) sock.destroy();
-    await waitFor(async () => (await fetch(`${url}/ready`).catch(() => undefined))?.status === 200, 15_000, "service after the descriptor storm");
+    await waitFor(async () => (await fetch(`${url}/ready`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined))?.status === 200, 15_000, "service after the descriptor storm");
     r.kill("SIGTERM");
     expect(await r.exited).toBe(0);
   });
