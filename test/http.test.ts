@@ -133,6 +133,17 @@ describe("graceful drain", () => {
   });
 });
 
+describe("timeouts", () => {
+  test("an idle keep-alive connection is closed after server.idleTimeout", async () => {
+    const s = await startServer([], { env: { RODENT_SERVER_IDLETIMEOUT: "1s" } });
+    const c = await rawConnection(s.port);
+    expect(await c.get("/health")).toStartWith("HTTP/1.1 200");
+    const started = Date.now();
+    await c.closed;
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
+
 describe("listening", () => {
   test("a unix socket: served, stale file from a killed instance replaced, removed on exit", async () => {
     const dir = tempDir();

@@ -28,6 +28,21 @@ function rssMiB(pid: number): number {
 }
 
 describe("HTTP abuse", () => {
+  test("a slowloris client (headers dribbled) is cut by the header timeout while others are served", async () => {
+    const s = await startServer();
+    const slow = await open(s.port);
+    const started = Date.now();
+    let i = 0;
+    const dribble = setInterval(() => slow.write("GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: "[i++] ?? "a"), 300);
+    const closed = new Promise((r) => slow.once("close", r));
+    expect((await fetch(`${s.url}/ready`)).status).toBe(200);
+    await closed;
+    clearInterval(dribble);
+    // Bun.serve's own header timeout (about 10 s, not configurable) is not reset by dribbled bytes
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect((await fetch(`${s.url}/ready`)).status).toBe(200);
+  }, 40_000);
+
   test("a slowloris client does not hold the shutdown: the drain cuts it once no request is in flight", async () => {
     const s = await startServer();
     const slow = await open(s.port);
