@@ -29,7 +29,7 @@ const NOTES: Record<string, string> = {
 export async function defaultConfigFile(): Promise<string> {
   const { config } = await loadConfig({ file: "/dev/null", env: {}, flags: {} });
   const values = config as unknown as Record<string, Record<string, unknown>>;
-  const out = ["# rodent configuration. Precedence: defaults < this file < RODENT_* environment < flags.", "# Reload with SIGHUP or 'rodent reload'; host, port, socket and PID file need a restart.", ""];
+  const out = ["# rodent configuration. Precedence: defaults < this file < RODENT_* environment < flags.", "# Reload with SIGHUP or 'rodent reload'; the listener's keys (host, port, socket, idleTimeout, bodyLimit) and the PID file need a restart.", ""];
   let section = "";
   for (const key of leafKeys().keys()) {
     const [top, name] = key.split(".") as [string, string | undefined];

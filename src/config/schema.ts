@@ -72,7 +72,11 @@ export const ConfigSchema = v.object({
 export type Config = v.InferOutput<typeof ConfigSchema>;
 
 /** Keys whose change needs a restart; everything else applies live on reload. */
-export const RESTART_KEYS = ["server.host", "server.port", "server.socket", "server.socketMode", "server.pidFile", "server.daemonize", "logs.output", "logs.path"];
+// idleTimeout and bodyLimit are options of the listener itself (Bun.serve, node:http), fixed when it binds.
+export const RESTART_KEYS = [
+  "server.host", "server.port", "server.socket", "server.socketMode", "server.pidFile", "server.daemonize",
+  "server.idleTimeout", "server.bodyLimit", "logs.output", "logs.path",
+];
 
 /** Keys whose values never reach a log or an endpoint in clear. None yet hold secrets; the hook is here. */
 export const SECRET_KEYS: string[] = [];

@@ -111,11 +111,12 @@ describe("reload", () => {
   test("a valid change is applied; restart-only keys keep their running values", async () => {
     const path = file("server:\n  port: 9001\n  logLevel: info\n");
     const current = await loadConfig({ file: path, env: {}, flags: {} });
-    writeFileSync(path, "server:\n  port: 9555\n  logLevel: debug\n");
+    writeFileSync(path, "server:\n  port: 9555\n  logLevel: debug\n  idleTimeout: 5s\n");
     const result = await buildReload(current, { file: path, env: {}, flags: {} });
     expect(result.applied).toBe(true);
     expect(result.changed).toEqual(["server.logLevel"]);
-    expect(result.restartNeeded).toEqual(["server.port"]);
+    // the listener's own options cannot change under it
+    expect(result.restartNeeded).toEqual(["server.port", "server.idleTimeout"]);
     expect(result.next!.config.server.port).toBe(9001);
     expect(result.next!.config.server.logLevel).toBe("debug");
     expect(result.next!.hash).not.toBe(current.hash);
