@@ -60,6 +60,44 @@ describe("rodent restart", () => {
     expect(new Set(pids).size).toBe(6);
   }, 90_000);
 
+  for (const runtime of ["bun", "node"] as const) {
+    test(`a unix-socket instance (${runtime}) hands over too: 3 restarts under load, no failed request`, async () => {
+      const dir = tempDir();
+      const socket = join(dir, "rodent.sock");
+      const pidFile = join(dir, "rodent.pid");
+      const env = { HOME: dir };
+      const r = await runRodent(["serve", "-d", "--socket", socket, "--pid-file", pidFile, "--log-file", join(dir, "rodent.log")], { env, runtime });
+      expect(r.code).toBe(0);
+      track(Number(readFileSync(pidFile, "utf8")));
+      let stop = false;
+      let done = 0;
+      let failed = 0;
+      const workers = Array.from({ length: 8 }, async () => {
+        while (!stop && done < 100_000) {
+          const ok = await fetch("http://localhost/api/v1/rodent/version", { unix: socket }).then((res) => res.status === 200, () => false);
+          done++;
+          if (!ok) failed++;
+        }
+      });
+      for (let i = 0; i < 3; i++) {
+        const before = Number(readFileSync(pidFile, "utf8"));
+        const restarted = await runRodent(["restart", "--pid-file", pidFile], { env, timeoutMs: 30_000 });
+        expect(restarted.code).toBe(0);
+        const now = Number(readFileSync(pidFile, "utf8"));
+        expect(now).not.toBe(before);
+        track(now);
+        await Bun.sleep(300);
+      }
+      stop = true;
+      await Promise.all(workers);
+      expect(done).toBeGreaterThan(300);
+      expect(failed).toBe(0);
+      expect(existsSync(socket)).toBe(true);
+      expect((await runRodent(["stop", "--pid-file", pidFile], { env })).code).toBe(0);
+      expect(existsSync(socket)).toBe(false);
+    }, 60_000);
+  }
+
   test("a restart with a broken config leaves the old instance serving and reports the error", async () => {
     const dir = tempDir();
     const file = join(dir, "rodent.yml");

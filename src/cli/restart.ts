@@ -21,9 +21,6 @@ export const restart: Command = {
     if (seen.kind !== "held") throw new RodentError(`rodent is not running (PID file ${pidPath}); start it with 'rodent serve'`);
     const old = seen.holder.pid;
     const record = readStatus(pidPath);
-    if (record?.address.startsWith("unix:")) {
-      throw new RodentError(`restart hands over TCP listeners only; ${record.address} needs 'rodent stop' then 'rodent serve'`);
-    }
     const proc = (what: string) => `/proc/${old}/${what}`;
     let exe: string;
     let argv: string[];

@@ -227,6 +227,7 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
   if (predecessor !== undefined) {
     // Listening and ready to serve: take the lock over in one rename, then let the old one drain.
     holdLock(takeOverLock(pidPath, predecessor));
+    listener.promote();
     process.kill(predecessor, signalFor("stop"));
     log.info(`took over from PID ${predecessor}; it is draining`, { event: "took-over", predecessor });
   }

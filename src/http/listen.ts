@@ -1,6 +1,6 @@
 // Binds the HTTP listener inside a scope and registers its drain: the one place that turns
 // listen failures into errors a user can act on and owns the unix socket file.
-import { chmodSync, lstatSync, unlinkSync } from "node:fs";
+import { chmodSync, lstatSync, renameSync, unlinkSync } from "node:fs";
 import { RodentError } from "../errors";
 import { DeadlineError, type Scope } from "../kernel/scope";
 import { listen, ListenError, type Listener, type ListenOptions } from "./adapter";
@@ -18,20 +18,35 @@ export interface DrainPolicy {
  * stop accepting, let in-flight requests finish, close idle connections, and at the scope's
  * deadline cut what remains. A unix socket file is removed on close (only our own).
  */
-export async function startListener(scope: Scope, options: ListenOptions & { socketMode: string }, policy: DrainPolicy): Promise<Listener> {
-  if (options.socket && options.fd === undefined) await clearStaleSocket(options.socket);
+export interface ServingListener extends Listener {
+  /**
+   * For a restart's successor on a unix socket: moves its socket (bound at a private path) over
+   * the public path in one rename(), so new connections reach it from then on. A no-op otherwise.
+   */
+  promote(): void;
+}
+
+export async function startListener(scope: Scope, options: ListenOptions & { socketMode: string }, policy: DrainPolicy): Promise<ServingListener> {
+  const publicSocket = options.fd === undefined ? options.socket : undefined;
+  // A successor binds beside its predecessor: on a unix socket, at a private path until promoted.
+  const bindSocket = publicSocket && options.join ? `${publicSocket}.successor-${process.pid}` : publicSocket;
+  if (bindSocket) await clearStaleSocket(bindSocket);
   let listener: Listener;
   try {
-    listener = await listen(options);
+    listener = await listen({ ...options, socket: bindSocket ?? options.socket });
   } catch (error) {
     if (error instanceof ListenError) throw explain(error, options);
     throw error;
   }
-  if (options.socket && options.fd === undefined) {
-    const socket = options.socket;
-    const ino = lstatSync(socket).ino;
-    scope.defer("socket-file", () => removeIfSame(socket, ino), { critical: true });
-    chmodSync(socket, parseInt(options.socketMode, 8));
+  let promote = () => {};
+  if (publicSocket && bindSocket) {
+    const ino = lstatSync(bindSocket).ino;
+    chmodSync(bindSocket, parseInt(options.socketMode, 8));
+    scope.defer("socket-file", () => {
+      removeIfSame(bindSocket, ino);
+      removeIfSame(publicSocket, ino);
+    }, { critical: true });
+    if (bindSocket !== publicSocket) promote = () => renameSync(bindSocket, publicSocket);
   }
   scope.defer("http-drain", async ({ timeLeftMs }) => {
     const delay = Math.min(policy.delayMs(), timeLeftMs);
@@ -45,7 +60,7 @@ export async function startListener(scope: Scope, options: ListenOptions & { soc
     if (outcome === "deadline") throw new DeadlineError(`the drain (${listener.inFlight()} requests in flight were cut)`);
     policy.log("drained", { event: "drained", durationMs: Date.now() - started });
   });
-  return listener;
+  return { ...listener, address: publicSocket ? `unix:${publicSocket}` : listener.address, promote };
 }
 
 function explain(error: ListenError, options: ListenOptions): ListenFailedError {

@@ -4,7 +4,7 @@ import type { Listener, ListenOptions } from "./types";
 import { formatAddress, ListenError } from "./types";
 
 export async function listen(options: ListenOptions): Promise<Listener> {
-  if (options.join) {
+  if (options.join && !options.socket) {
     // Node 20 has no SO_REUSEPORT for HTTP servers: a successor cannot bind alongside.
     throw new ListenError("EJOINUNSUPPORTED", "the Node runtime cannot share a listening port with a successor");
   }
