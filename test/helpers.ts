@@ -169,17 +169,6 @@ export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 15_000
   }
 }
 
-/** Waits until `url` answers at all (any status), then returns that response. */
-export async function waitForUrl(url: string, timeoutMs = 15_000): Promise<Response> {
-  return waitFor<Response | undefined>(async () => {
-    try {
-      return await fetch(url, { signal: AbortSignal.timeout(1000) });
-    } catch {
-      return undefined;
-    }
-  }, timeoutMs, `${url} answering`) as Promise<Response>;
-}
-
 /** GET `url` and parse the JSON body (typed loosely: tests assert on its shape). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function getJson(url: string, init?: RequestInit): Promise<any> {

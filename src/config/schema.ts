@@ -78,9 +78,6 @@ export const RESTART_KEYS = [
   "server.idleTimeout", "server.bodyLimit", "logs.output", "logs.path",
 ];
 
-/** Keys whose values never reach a log or an endpoint in clear. None yet hold secrets; the hook is here. */
-export const SECRET_KEYS: string[] = [];
-
 export type LeafKind = "string" | "number" | "boolean" | "array";
 
 /**
