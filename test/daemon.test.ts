@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { appendFileSync, existsSync, readFileSync, readlinkSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, getJson, isAlive, runRodent, spawnRodent, startServer, tempDir, track, waitFor } from "./helpers";
+import { freePort, getJson, isAlive, ROOT, runRodent, spawnRodent, startServer, tempDir, track, waitFor } from "./helpers";
 
 async function daemon(extra: string[] = [], runtime: "bun" | "node" = "bun") {
   const dir = tempDir();
@@ -112,6 +112,23 @@ describe("serve -d", () => {
     await waitFor(() => existsSync(join(dir, "r.pid")) && readFileSync(join(dir, "r.pid"), "utf8") === `${s.pid}\n`);
     s.signal("SIGTERM");
     expect(await s.exited()).toBe(0);
+  });
+});
+
+describe("identity across the ways rodent runs", () => {
+  test("an instance run from source (bun run src/main.ts) is recognised and stopped by the binary", async () => {
+    const dir = tempDir();
+    const pidFile = join(dir, "rodent.pid");
+    const port = await freePort();
+    const source = Bun.spawn([join(ROOT, "node_modules/.bin/bun"), join(ROOT, "src/main.ts"), "serve", "--port", String(port), "--pid-file", pidFile], { env: { ...process.env, HOME: dir }, stdout: "ignore", stderr: "ignore" });
+    track(source.pid);
+    await waitFor(() => fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(1000) }).then((r) => r.status === 200, () => false), 15_000, "rodent from source");
+    const status = await runRodent(["status", "--pid-file", pidFile], { env: { HOME: dir } });
+    expect(status.code).toBe(0);
+    const stop = await runRodent(["stop", "--pid-file", pidFile], { env: { HOME: dir } });
+    expect(stop.stdout).toContain(`rodent stopped (PID ${source.pid})`);
+    expect(await source.exited).toBe(0);
+    expect(existsSync(pidFile)).toBe(false);
   });
 });
 

@@ -10,12 +10,14 @@ export interface ProgramIdentity {
 
 /**
  * This program's names. Compiled, the executable is the program; under a runtime the script is.
- * "rodent" and "rodent.mjs" always count, so the binary and the Node bundle recognise each other.
+ * "rodent", "rodent.mjs" and "main.ts" always count, so the binary, the Node bundle and a run from
+ * source recognise each other.
  */
 export function selfIdentity(): ProgramIdentity {
   const compiled = process.argv[1]?.startsWith("/$bunfs/") ?? false;
   const own = compiled || !process.argv[1] ? process.execPath : process.argv[1];
-  return { names: new Set([basename(own), "rodent", "rodent.mjs"]) };
+  // main.ts: rodent run from source (`bun run src/main.ts`), which the binary must recognise too
+  return { names: new Set([basename(own), "rodent", "rodent.mjs", "main.ts"]) };
 }
 
 export type Liveness = "dead" | "ours" | "stranger";
