@@ -27,14 +27,17 @@ export interface ClientInfo {
 
 /**
  * The client's address and scheme. With an untrusted peer, its own address and the connection's
- * scheme. With a trusted peer, the rightmost X-Forwarded-For (or Forwarded for=) address that is
- * not itself trusted, and X-Forwarded-Proto (or Forwarded proto=).
+ * scheme. With a trusted peer, the rightmost X-Forwarded-For (or, without it, Forwarded for=)
+ * address that is not itself trusted, and X-Forwarded-Proto (or Forwarded proto=).
  */
 export function clientInfo(peer: string | undefined, headers: Headers, trusted: TrustTest, connScheme: string): ClientInfo {
   const own = { ip: unmap(peer ?? "unix"), scheme: connScheme };
-  if (!trusted(peer)) return own;
-  const forwarded = headers.get("forwarded");
-  const hops = forwarded ? forwardedFor(forwarded) : (headers.get("x-forwarded-for") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  // A unix-socket peer is a local process: trusted exactly when loopback is.
+  if (!trusted(peer ?? "127.0.0.1")) return own;
+  const xff = headers.get("x-forwarded-for");
+  const forwarded = xff === null ? headers.get("forwarded") : null;
+  if (xff === null && forwarded === null) return own;
+  const hops = forwarded ? forwardedFor(forwarded) : xff!.split(",").map((s) => s.trim()).filter(Boolean);
   let ip = own.ip;
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = hops[i]!;

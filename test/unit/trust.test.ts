@@ -36,6 +36,12 @@ describe("proxy trust", () => {
     expect(info).toEqual({ ip: "2001:db8::1", scheme: "https" });
   });
 
+  test("a unix-socket peer is trusted as loopback is; a trusted peer without forwarding headers is the client", () => {
+    expect(clientInfo(undefined, h({ "x-forwarded-for": "198.51.100.7" }), loopback, "http").ip).toBe("198.51.100.7");
+    expect(clientInfo(undefined, h({ "x-forwarded-for": "198.51.100.7" }), compileTrust([]), "http").ip).toBe("unix");
+    expect(clientInfo("127.0.0.1", h({}), loopback, "http")).toEqual({ ip: "127.0.0.1", scheme: "http" });
+  });
+
   test("garbage in X-Forwarded-For stops the walk at the last good hop", () => {
     const info = clientInfo("127.0.0.1", h({ "x-forwarded-for": "<script>, 198.51.100.7" }), loopback, "http");
     expect(info.ip).toBe("198.51.100.7");
