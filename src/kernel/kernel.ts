@@ -35,15 +35,15 @@ export class Kernel {
   private reloadAgain = false;
   private readonly uninstallSignals: () => void;
   private readonly startedAt = Date.now();
-  /** A cleanup ran out of time: the shutdown was not graceful, whichever timer noticed first. */
-  private deadlineMissed = false;
+  /** Cleanups that ran out of time: the shutdown was not graceful, whichever timer noticed first. */
+  private readonly abandoned: string[] = [];
   /** A cleanup threw: the shutdown finished, but not cleanly, so the exit code says so. */
   private cleanupFailed = false;
 
   constructor(private readonly options: KernelOptions) {
     this.root = new Scope("rodent", {
       onCleanupError: (f) => {
-        if (f.timedOut) this.deadlineMissed = true;
+        if (f.timedOut) this.abandoned.push(`${f.scope}/${f.cleanup}`);
         else this.cleanupFailed = true;
         options.log.error(f.timedOut ? "cleanup timed out" : "cleanup failed", {
           event: "cleanup-failed",
@@ -184,9 +184,10 @@ export class Kernel {
     });
     const outcome = await Promise.race([this.root.close(reason, deadline).then(() => "done" as const), passed]);
     clearTimeout(timer);
-    if (outcome === "deadline" || this.deadlineMissed) {
+    if (outcome === "deadline" || this.abandoned.length > 0) {
+      const left = [...this.abandoned, ...pending(this.root.describe())];
       this.options.log.error(
-        `shutdown deadline of ${this.options.shutdownTimeoutMs} ms passed; abandoning: ${pending(this.root.describe()).join(", ") || "nothing"}`,
+        `shutdown deadline of ${this.options.shutdownTimeoutMs} ms passed; abandoning: ${left.join(", ") || "nothing"}`,
         { event: "shutdown-deadline" },
       );
       this.root.runCritical("shutdown deadline");
