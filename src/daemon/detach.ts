@@ -2,6 +2,7 @@
 // it is ready (or why it is not) on a pipe, never on a sleep.
 import { closeSync, constants, openSync } from "node:fs";
 import { RodentError } from "../errors";
+import { programScript } from "../instance/identity";
 import { DAEMON_FD_ENV, type Handshake } from "./channel";
 
 export class DaemonStartError extends RodentError {}
@@ -24,7 +25,7 @@ export async function detach(options: DetachOptions): Promise<{ pid: number; add
   }
   return spawnDetached({
     command: process.execPath,
-    args: [...programArgs(), ...options.args],
+    args: [...[programScript()].filter((s): s is string => s !== undefined), ...options.args],
     env: { ...process.env },
     cwd: "/",
     stdout: out,
@@ -102,10 +103,4 @@ export async function spawnDetached(options: SpawnDetachedOptions): Promise<{ pi
       if (child.pid) process.kill(child.pid, "SIGTERM");
       throw new DaemonStartError(`the daemon was not ready within ${options.readyTimeoutMs} ms and was stopped; see ${options.logHint}`);
   }
-}
-
-/** The arguments that start this same program: none when compiled, the script under a runtime. */
-function programArgs(): string[] {
-  const script = process.argv[1];
-  return script && !script.startsWith("/$bunfs/") ? [script] : [];
 }

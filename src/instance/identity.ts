@@ -14,10 +14,19 @@ export interface ProgramIdentity {
  * source recognise each other.
  */
 export function selfIdentity(): ProgramIdentity {
-  const compiled = process.argv[1]?.startsWith("/$bunfs/") ?? false;
-  const own = compiled || !process.argv[1] ? process.execPath : process.argv[1];
+  const script = programScript();
+  const own = script ?? process.execPath;
   // main.ts: rodent run from source (`bun run src/main.ts`), which the binary must recognise too
   return { names: new Set([basename(own), "rodent", "rodent.mjs", "main.ts"]) };
+}
+
+/**
+ * The script this process runs under a runtime (node dist/rodent.mjs, bun src/main.ts), or
+ * undefined when compiled: then argv[1] is the binary's embedded "/$bunfs/" entry.
+ */
+export function programScript(): string | undefined {
+  const script = process.argv[1];
+  return script && !script.startsWith("/$bunfs/") ? script : undefined;
 }
 
 export type Liveness = "dead" | "ours" | "stranger";

@@ -37,6 +37,12 @@ export function writeStatus(pidPath: string, record: Omit<StatusRecord, "updated
     renameSync(temp, path);
     return undefined;
   } catch (error) {
+    // never leave a half-written temp file beside the PID file
+    try {
+      unlinkSync(temp);
+    } catch {
+      // not created, or already renamed
+    }
     return error as Error;
   }
 }
