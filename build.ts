@@ -10,6 +10,7 @@ const { values } = parseArgs({
   options: {
     target: { type: "string" },
     outfile: { type: "string", default: "dist/rodent" },
+    "node-outfile": { type: "string", default: "dist/rodent.mjs" },
     "no-node": { type: "boolean", default: false },
     version: { type: "string" },
   },
@@ -33,6 +34,6 @@ const target = values.target ? [`--target=${values.target}`] : [];
 await $`bun build src/main.ts --compile --minify --bytecode --sourcemap=none --external @hono/node-server ${target} ${defineArgs} --outfile ${values.outfile}`.quiet();
 if (!values["no-node"]) {
   // bun:ffi (the Bun-only sd_notify transport) is never loaded on Node
-  await $`bun build src/main.ts --target=node --minify --format=esm --external bun:ffi ${defineArgs} --outfile dist/rodent.mjs`.quiet();
+  await $`bun build src/main.ts --target=node --minify --format=esm --external bun:ffi ${defineArgs} --outfile ${values["node-outfile"]}`.quiet();
 }
-console.log(`built ${values.outfile}${values["no-node"] ? "" : " and dist/rodent.mjs"} (${commit}${dirty}) in ${Math.round(performance.now() - started)} ms`);
+console.log(`built ${values.outfile}${values["no-node"] ? "" : ` and ${values["node-outfile"]}`} (${commit}${dirty}) in ${Math.round(performance.now() - started)} ms`);

@@ -4,13 +4,13 @@ import { resolve } from "node:path";
 import { ms } from "../config/duration";
 import { loadConfig, type ConfigInput, type LoadedConfig } from "../config/load";
 import { buildReload } from "../config/reload";
-import { claimDaemonChannel, isDaemonChild, TAKEOVER_ENV } from "../daemon/channel";
+import { claimDaemonChannel, claimHandedOverListener, HANDOVER_ENV, isDaemonChild, TAKEOVER_ENV } from "../daemon/channel";
 import { supervised } from "../daemon/supervisor";
 import { inspectPidFile, takeLock, takeOverLock, type Lock } from "../instance/lock";
 import { RodentError } from "../errors";
 import { signalFor } from "../kernel/signals";
 import { resolvePidPath } from "../instance/paths";
-import { removeStatus, writeStatus, type ReloadOutcome } from "../instance/status";
+import { removeStatus, writeStatus, type HandoverOutcome, type ReloadOutcome } from "../instance/status";
 import { EXIT } from "../kernel/exit-codes";
 import { Kernel } from "../kernel/kernel";
 import { Logger } from "../log/logger";
@@ -106,6 +106,7 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
   let loaded = first;
   let generation = 1;
   let lastReload: ReloadOutcome | undefined;
+  let lastHandover: HandoverOutcome | undefined;
   const config = () => loaded.config;
   const log = logger.tagged("rodent");
   const channel = claimDaemonChannel();
@@ -140,7 +141,7 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
     if (!lock?.stillHeld()) return;
     const error = writeStatus(pidPath, {
       pid: process.pid, state: kernel.state, version: VERSION, runtime: build.runtime, startedAt,
-      address, logFile: logger.sink.path, configHash: loaded.hash, generation, reload: lastReload,
+      address, logFile: logger.sink.path, configHash: loaded.hash, generation, reload: lastReload, handover: lastHandover,
     });
     if (error) log.warn(`cannot write the status record next to ${pidPath}: ${error.message}`, { event: "status-write-failed" });
   };
@@ -158,13 +159,17 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
 
   const notifier = await createNotifier(kernel.root, log);
   const server = config().server;
+  // A predecessor that cannot share its port (the Node bundle) passes its listening socket on.
+  const passedOn = process.env[HANDOVER_ENV] !== undefined;
+  const handed = claimHandedOverListener(server.host, server.port, server.socket);
   const listener = await startListener(
     kernel.root.child("http"),
     {
       host: server.host, port: server.port, socket: server.socket && resolve(server.socket), socketMode: server.socketMode,
-      fd: inheritedListener(),
+      fd: inheritedListener() ?? handed,
       share: true,
-      join: predecessor !== undefined,
+      // a socket passed on for an address the config no longer names was closed: bind the new one
+      join: predecessor !== undefined && !(passedOn && handed === undefined),
       idleTimeoutSec: Math.min(255, Math.max(1, Math.ceil(ms(server.idleTimeout) / 1000))),
       requestTimeoutMs: ms(server.requestTimeout), bodyLimit: server.bodyLimit,
       fetch: app,
@@ -214,6 +219,37 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
       if (next) notifier?.mainPid(next);
     }
   });
+
+  if (listener.handoverFd !== undefined) {
+    // SIGUSR2 (from `rodent restart`): start the successor here and pass it the listening socket.
+    const fd = listener.handoverFd;
+    kernel.onHandover(async () => {
+      const failed = (error: string) => {
+        lastHandover = { seq: (lastHandover?.seq ?? 0) + 1, at: new Date().toISOString(), error };
+        log.error(`restart failed; this instance keeps serving: ${error}`, { event: "handover-failed", error });
+        publish();
+      };
+      if (kernel.state === "starting") return failed("the instance was still starting; try again once it is ready");
+      log.info("restart asked for: starting a successor with the listening socket", { event: "handover-started" });
+      const { startSuccessor } = await import("../daemon/successor");
+      // A drain stops a successor still starting, unless the drain is the successor's doing: it
+      // takes the PID file over and sends SIGTERM before it reports ready.
+      const abandon = new AbortController();
+      const onDrain = () => successor(pidPath) === undefined && abandon.abort("this instance began shutting down");
+      kernel.root.signal.addEventListener("abort", onDrain, { once: true });
+      try {
+        const next = await startSuccessor({
+          of: process.pid, output: "inherit", listener: { fd, host: server.host, port: server.port },
+          signal: abandon.signal, logHint: logger.sink.path ?? "its output",
+        });
+        log.info(`successor PID ${next.pid} is ready on ${next.address}`, { event: "handover-done", successor: next.pid });
+      } catch (error) {
+        failed((error as Error).message);
+      } finally {
+        kernel.root.signal.removeEventListener("abort", onDrain);
+      }
+    });
+  }
 
   // The status record doubles as a heartbeat: refreshed every health.interval (read live).
   let heartbeat: ReturnType<typeof setTimeout> | undefined;

@@ -7,6 +7,42 @@ export const DAEMON_FD_ENV = "RODENT_INTERNAL_DAEMON_FD";
 /** Set by `rodent restart` in the successor's environment: the PID it replaces. */
 export const TAKEOVER_ENV = "RODENT_INTERNAL_TAKEOVER";
 
+/**
+ * Set by an instance that hands its listening socket to its successor (the Node bundle on TCP):
+ * JSON {fd, host, port}, the descriptor and the address it was configured as.
+ */
+export const HANDOVER_ENV = "RODENT_INTERNAL_LISTENER";
+
+export interface HandedOverListener {
+  host: string;
+  port: number;
+}
+
+/**
+ * The listening descriptor a predecessor passed on, if its configured address is `host`:`port`
+ * (the successor's own config). A socket for another address is closed: the successor then binds
+ * the address its config names, as any restart applies a changed address. Removes the variable.
+ */
+export function claimHandedOverListener(host: string, port: number, socket: string | undefined): number | undefined {
+  const raw = process.env[HANDOVER_ENV];
+  delete process.env[HANDOVER_ENV];
+  if (raw === undefined) return undefined;
+  let handed: HandedOverListener & { fd: number };
+  try {
+    handed = JSON.parse(raw) as HandedOverListener & { fd: number };
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(handed.fd)) return undefined;
+  if (socket === undefined && handed.host === host && handed.port === port) return handed.fd;
+  try {
+    closeSync(handed.fd);
+  } catch {
+    // not open: nothing to close
+  }
+  return undefined;
+}
+
 export type Handshake = { kind: "ready"; pid: number; address: string } | { kind: "failed"; message: string };
 
 export interface DaemonChannel {

@@ -40,9 +40,13 @@ export interface SpawnDetachedOptions {
   args: string[];
   env: NodeJS.ProcessEnv;
   cwd: string;
-  /** Descriptors for the child's stdout and stderr; closed here once the child has them. */
-  stdout: number;
-  stderr: number;
+  /** Descriptors for the child's stdout and stderr, closed here once the child has them; or this process's own. */
+  stdout: number | "inherit";
+  stderr: number | "inherit";
+  /** More descriptors for the child, at fd 4 onwards (fd 3 is the readiness pipe); left open here. */
+  extraFds?: number[];
+  /** Aborting before the child is ready stops it (SIGTERM) and fails with the abort's reason. */
+  signal?: AbortSignal;
   readyTimeoutMs: number;
   /** Where to look when it fails, for the error message. */
   logHint: string;
@@ -61,13 +65,20 @@ export async function spawnDetached(options: SpawnDetachedOptions): Promise<{ pi
     detached: true,
     cwd: options.cwd,
     env,
-    stdio: ["ignore", options.stdout, options.stderr, "pipe"],
+    stdio: ["ignore", options.stdout, options.stderr, "pipe", ...(options.extraFds ?? [])],
   });
-  for (const fd of new Set([options.stdout, options.stderr])) closeSync(fd);
+  for (const fd of new Set([options.stdout, options.stderr])) if (typeof fd === "number") closeSync(fd);
   const pipe = child.stdio[3]!;
-  const message = await new Promise<Handshake | { kind: "exited"; code: number | null } | { kind: "timeout" }>((resolve) => {
+  let onAbort = () => {};
+  const message = await new Promise<Handshake | { kind: "exited"; code: number | null } | { kind: "timeout" } | { kind: "aborted" }>((resolve) => {
     let text = "";
     const timer = setTimeout(() => resolve({ kind: "timeout" }), options.readyTimeoutMs);
+    onAbort = () => {
+      clearTimeout(timer);
+      resolve({ kind: "aborted" });
+    };
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
     pipe.on("data", (chunk: Buffer) => {
       text += chunk.toString();
       const line = text.split("\n")[0];
@@ -90,8 +101,16 @@ export async function spawnDetached(options: SpawnDetachedOptions): Promise<{ pi
       resolve({ kind: "failed", message: `cannot start the daemon: ${error.message}` });
     });
   });
+  options.signal?.removeEventListener("abort", onAbort);
   pipe.destroy();
   child.unref();
+  const stopChild = () => {
+    try {
+      if (child.pid && child.exitCode === null) process.kill(child.pid, "SIGTERM");
+    } catch {
+      // gone meanwhile
+    }
+  };
   switch (message.kind) {
     case "ready":
       return { pid: message.pid, address: message.address };
@@ -99,8 +118,11 @@ export async function spawnDetached(options: SpawnDetachedOptions): Promise<{ pi
       throw new DaemonStartError(message.message);
     case "exited":
       throw new DaemonStartError(`the daemon exited (code ${message.code}) before it was ready; see ${options.logHint}`);
+    case "aborted":
+      stopChild();
+      throw new DaemonStartError(`stopped before it was ready: ${String(options.signal?.reason ?? "aborted")}`);
     case "timeout":
-      if (child.pid) process.kill(child.pid, "SIGTERM");
+      stopChild();
       throw new DaemonStartError(`the daemon was not ready within ${options.readyTimeoutMs} ms and was stopped; see ${options.logHint}`);
   }
 }

@@ -64,7 +64,7 @@ export async function startListener(scope: Scope, options: ListenOptions & { soc
 }
 
 function explain(error: ListenError, options: ListenOptions): ListenFailedError {
-  const where = options.fd !== undefined ? `the socket passed by systemd (fd ${options.fd})` : options.socket ? `unix socket ${options.socket}` : `${options.host}:${options.port}`;
+  const where = options.fd !== undefined ? `the inherited socket (fd ${options.fd})` : options.socket ? `unix socket ${options.socket}` : `${options.host}:${options.port}`;
   const fixes: Record<string, string> = {
     EADDRINUSE: options.socket
       ? "another process listens on it: stop it or choose another server.socket"

@@ -13,6 +13,13 @@ export interface ReloadOutcome {
   errors?: string[];
 }
 
+/** A hand-over the instance started itself (SIGUSR2) and that failed; success shows as a new PID file. */
+export interface HandoverOutcome {
+  seq: number;
+  at: string;
+  error: string;
+}
+
 export interface StatusRecord {
   pid: number;
   state: string;
@@ -25,6 +32,7 @@ export interface StatusRecord {
   configHash: string;
   generation: number;
   reload: ReloadOutcome | undefined;
+  handover?: HandoverOutcome;
   updatedAt: string;
 }
 

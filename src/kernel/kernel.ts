@@ -31,9 +31,11 @@ export class Kernel {
   private stopping: Promise<void> | undefined;
   private reloadHandler: Handler | undefined;
   private reopenHandler: Handler | undefined;
+  private handoverHandler: Handler | undefined;
+  private handoverRunning: Promise<void> | undefined;
   private reloadRunning: Promise<void> | undefined;
   private reloadAgain = false;
-  private readonly uninstallSignals: () => void;
+  private readonly uninstallSignals: Array<() => void> = [];
   private readonly startedAt = Date.now();
   /** Cleanups that ran out of time: the shutdown was not graceful, whichever timer noticed first. */
   private readonly abandoned: string[] = [];
@@ -53,7 +55,11 @@ export class Kernel {
         });
       },
     });
-    this.uninstallSignals = routeSignals(options.signals ?? process, (verb, signal) => this.act(verb, signal));
+    this.uninstallSignals.push(routeSignals(this.signals, (verb, signal) => this.act(verb, signal)));
+  }
+
+  private get signals(): SignalSource {
+    return this.options.signals ?? process;
   }
 
   get state(): State {
@@ -90,6 +96,18 @@ export class Kernel {
   /** SIGUSR1's action. */
   onReopen(fn: Handler): void {
     this.reopenHandler = fn;
+  }
+
+  /**
+   * SIGUSR2's action: hand the listener to a successor. Until this is called SIGUSR2 is not caught
+   * at all, so only an instance that can hand over ever claims the signal. One hand-over at a time;
+   * none once the drain began.
+   */
+  onHandover(fn: Handler): void {
+    if (this.handoverHandler === undefined) {
+      this.uninstallSignals.push(routeSignals(this.signals, (verb, signal) => this.act(verb, signal), ["handover"]));
+    }
+    this.handoverHandler = fn;
   }
 
   /** Marks the process ready; a shutdown that already began wins. */
@@ -140,6 +158,12 @@ export class Kernel {
       void this.reload();
     } else if (verb === "reopen") {
       void this.runHandler("reopen", this.reopenHandler);
+    } else if (verb === "handover") {
+      if (this.stopping || this.handoverRunning) {
+        this.options.log.warn(`hand-over not started: ${this.stopping ? "the instance is draining" : "one is already under way"}`, { event: "handover-ignored" });
+        return;
+      }
+      this.handoverRunning = this.runHandler("handover", this.handoverHandler).finally(() => (this.handoverRunning = undefined));
     }
   }
 
@@ -201,7 +225,7 @@ export class Kernel {
 
   private finish(code: number, _why: string): void {
     this.setState("stopped");
-    this.uninstallSignals();
+    for (const uninstall of this.uninstallSignals) uninstall();
     this.options.exit(code);
   }
 }

@@ -16,7 +16,7 @@ function harness(shutdownTimeoutMs = 1000) {
   const exit = new Promise<number>((r) => (exited = r));
   const kernel = new Kernel({ log, shutdownTimeoutMs, signals, exit: (code) => ((exitCode = code), exited(code)) });
   const send = (signal: NodeJS.Signals) => signals.emit(signal, signal);
-  return { kernel, records, send, exit, code: () => exitCode };
+  return { kernel, records, send, signals, exit, code: () => exitCode };
 }
 
 describe("Kernel", () => {
@@ -104,5 +104,37 @@ describe("Kernel", () => {
     expect(await h.exit).toBe(1);
     const fatal = h.records.find((r) => r.fields?.event === "fatal");
     expect(String(fatal?.fields?.stack)).toContain("kaboom");
+  });
+
+  test("SIGUSR2 is not caught until a hand-over handler is set; then one runs at a time, and none while draining", async () => {
+    const h = harness(10_000);
+    const source = h.signals;
+    expect(source.listenerCount("SIGUSR2")).toBe(0);
+    let release!: () => void;
+    let runs = 0;
+    h.kernel.onHandover(() => {
+      runs++;
+      return new Promise<void>((r) => (release = r));
+    });
+    expect(source.listenerCount("SIGUSR2")).toBe(1);
+    h.kernel.ready();
+    h.send("SIGUSR2");
+    await Bun.sleep(1);
+    h.send("SIGUSR2");
+    await Bun.sleep(1);
+    expect(runs).toBe(1);
+    expect(h.records.some((r) => r.fields?.event === "handover-ignored")).toBe(true);
+    release();
+    await Bun.sleep(1);
+    h.kernel.root.defer("slow", () => new Promise(() => {}));
+    h.send("SIGTERM");
+    await Bun.sleep(1);
+    h.send("SIGUSR2");
+    await Bun.sleep(1);
+    expect(runs).toBe(1);
+    expect(h.records.filter((r) => r.fields?.event === "handover-ignored").at(-1)?.message).toContain("draining");
+    h.send("SIGTERM");
+    await h.exit;
+    expect(source.listenerCount("SIGUSR2")).toBe(0);
   });
 });

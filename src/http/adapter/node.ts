@@ -4,8 +4,9 @@ import type { Listener, ListenOptions } from "./types";
 import { formatAddress, ListenError } from "./types";
 
 export async function listen(options: ListenOptions): Promise<Listener> {
-  if (options.join && !options.socket) {
-    // Node 20 has no SO_REUSEPORT for HTTP servers: a successor cannot bind alongside.
+  if (options.join && !options.socket && options.fd === undefined) {
+    // Node 20 has no SO_REUSEPORT for HTTP servers: a successor cannot bind alongside, it must be
+    // handed the listening socket.
     throw new ListenError("EJOINUNSUPPORTED", "the Node runtime cannot share a listening port with a successor");
   }
   // Imported here, not at the top: the compiled Bun binary leaves this package out entirely.
@@ -37,9 +38,12 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   const port = typeof bound === "object" && bound ? bound.port : undefined;
   const inherited = options.fd !== undefined && typeof bound === "object" && bound ? formatAddress(bound.address, bound.port) : undefined;
   let draining: Promise<"drained" | "deadline"> | undefined;
+  // libuv's TCP handle knows its descriptor; a unix socket is handed over by path instead
+  const fd = options.socket && options.fd === undefined ? undefined : (server as unknown as { _handle?: { fd?: number } })._handle?.fd;
   return {
     address: inherited ?? (options.socket ? `unix:${options.socket}` : formatAddress(options.host, port!)),
     port,
+    handoverFd: typeof fd === "number" && fd >= 0 ? fd : undefined,
     inFlight: () => inFlight,
     drain(deadline) {
       draining ??= new Promise((resolve) => {

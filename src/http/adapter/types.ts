@@ -37,6 +37,12 @@ export interface Listener {
   /** Requests being handled right now. */
   inFlight(): number;
   /**
+   * The listening TCP socket's descriptor where this runtime cannot share a port (Node): a restart
+   * passes it to the successor instead. Undefined where the successor binds beside (Bun) and on
+   * unix sockets.
+   */
+  readonly handoverFd?: number;
+  /**
    * Stops accepting, lets in-flight requests finish and closes idle keep-alive connections.
    * Resolves "drained" when the last connection is gone, or "deadline" at `deadline` (epoch ms),
    * after cutting whatever remains. Safe to call twice.
