@@ -97,7 +97,7 @@ describe.if(have("systemd-socket-activate"))("socket activation", () => {
     );
     const stderr = await new Response(proc.stderr).text();
     expect(await proc.exited).toBe(1);
-    expect(stderr).toContain("cannot listen on the socket passed by systemd (fd 3): the Bun binary cannot use socket activation");
+    expect(stderr).toContain("cannot listen on the inherited socket (fd 3): the Bun binary cannot use socket activation");
     expect(existsSync(join(dir, "r.pid"))).toBe(false);
   });
 });
