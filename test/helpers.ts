@@ -1,6 +1,5 @@
 // Test helpers: spawn the compiled binary (or the Node bundle), wait on conditions, free ports,
 // temp dirs, and kill only what a test started, by PID, after each test.
-import { afterEach } from "bun:test";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -17,7 +16,12 @@ if (!existsSync(BIN) || !existsSync(BUNDLE)) {
 const started = new Set<number>();
 const dirs = new Set<string>();
 
-afterEach(() => {
+/**
+ * Kills what the test started and removes its temp dirs. test/setup.ts (preloaded by bunfig.toml)
+ * runs it after every test in every file: a hook registered here would bind to the first file
+ * that imports this module only, since all test files share one module registry.
+ */
+export function cleanUp(): void {
   for (const pid of started) {
     try {
       process.kill(pid, "SIGKILL");
@@ -28,7 +32,7 @@ afterEach(() => {
   started.clear();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   dirs.clear();
-});
+}
 
 /** Registers a PID a test caused to exist (e.g. a daemon), so afterEach kills it if still alive. */
 export function track(pid: number): void {
