@@ -11,7 +11,7 @@ const ROOT = resolve(import.meta.dir, "..");
 const OUT = join(ROOT, "bench", "out");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
-const ONLY = new Set((process.env.BENCH_ONLY ?? "startup,throughput,latency,lifecycle").split(","));
+const ONLY = new Set((process.env.BENCH_ONLY ?? "startup,throughput,costs,latency,lifecycle").split(","));
 const work = mkdtempSync(join(tmpdir(), "rodent-bench-"));
 
 type Target = { name: string; cmd: (port: number, dir: string) => string[] };
@@ -22,6 +22,11 @@ const targets = {
   rodent: { name: "rodent (access log off)", cmd: (port, dir) => [join(ROOT, "dist/rodent"), "serve", "--port", String(port), "--pid-file", join(dir, "r.pid")] },
   rodentLog: { name: "rodent (access log to file)", cmd: (port, dir) => [join(ROOT, "dist/rodent"), "serve", "--port", String(port), "--pid-file", join(dir, "r.pid"), "--log-file", join(dir, "r.log")] },
   node: { name: "rodent on Node (@hono/node-server)", cmd: (port, dir) => ["node", join(ROOT, "dist/rodent.mjs"), "serve", "--port", String(port), "--pid-file", join(dir, "r.pid")] },
+  // the cost ladder: bare Bun.serve plus one thing rodent does per request
+  costNothing: { name: "bare + nothing", cmd: (port) => [join(OUT, "costs"), "--port", String(port), "--add", "nothing"] },
+  costReadId: { name: "bare + read X-Request-Id", cmd: (port) => [join(OUT, "costs"), "--port", String(port), "--add", "read-request-id"] },
+  costRequestId: { name: "bare + request id", cmd: (port) => [join(OUT, "costs"), "--port", String(port), "--add", "request-id"] },
+  costPeer: { name: "bare + peer address", cmd: (port) => [join(OUT, "costs"), "--port", String(port), "--add", "peer-address"] },
 } satisfies Record<string, Target>;
 
 const ENV_OFF = { RODENT_LOGS_ACCESS: "false" };
@@ -32,6 +37,7 @@ async function main(): Promise<void> {
   await $`bun ${join(ROOT, "build.ts")}`.cwd(ROOT).quiet();
   await $`bun build ${join(ROOT, "bench/baselines/bare.ts")} --compile --minify --outfile ${join(OUT, "bare")}`.quiet();
   await $`bun build ${join(ROOT, "bench/baselines/hono.ts")} --compile --minify --outfile ${join(OUT, "hono")}`.quiet();
+  await $`bun build ${join(ROOT, "bench/baselines/costs.ts")} --compile --minify --outfile ${join(OUT, "costs")}`.quiet();
   const haveWrk = (await $`which wrk`.nothrow().quiet()).exitCode === 0;
   if (!haveWrk) throw new Error("wrk is needed for the load figures: apt-get install wrk");
 
@@ -51,6 +57,8 @@ async function main(): Promise<void> {
   console.error("throughput and RSS…");
   const tput = await alternate(["bare", "hono", "rodent", "rodentLog", "node"], (t) => measureThroughput(t));
   const rps = mapValues(tput, (v) => v.map((x) => x.rps));
+  const cpu = mapValues(tput, (v) => v.map((x) => x.cpuUsPerRequest));
+  results.cpuUsPerRequest = cpu;
   const idle = mapValues(tput, (v) => v.map((x) => x.idleRssMiB));
   const loaded = mapValues(tput, (v) => v.map((x) => x.loadedRssMiB));
   results.throughputRps = rps;
@@ -58,10 +66,27 @@ async function main(): Promise<void> {
   results.loadedRssMiB = loaded;
   row("throughput, access log off (req/s)", fmt(rps.rodent, 0), fmt(rps.bare, 0), ratio(rps.rodent, rps.bare), "≥ 0.97× bare");
   row("throughput, access log on, to a file (req/s)", fmt(rps.rodentLog, 0), fmt(rps.bare, 0), ratio(rps.rodentLog, rps.bare), "≥ 0.90× bare");
+  // Server CPU time per request is steadier than req/s on a shared box; the ratio is bare / rodent,
+  // so it reads like the throughput ratio a CPU-bound server would reach.
+  row("server CPU per request, access log off (µs)", fmt(cpu.rodent, 2), fmt(cpu.bare, 2), ratio(cpu.bare, cpu.rodent), "≥ 0.97× bare");
+  row("server CPU per request, access log on (µs)", fmt(cpu.rodentLog, 2), fmt(cpu.bare, 2), ratio(cpu.bare, cpu.rodentLog), "≥ 0.90× bare");
+  row("server CPU per request, Hono baseline (µs)", fmt(cpu.hono, 2), fmt(cpu.bare, 2), ratio(cpu.bare, cpu.hono), "");
   row("throughput vs Hono baseline (req/s)", fmt(rps.rodent, 0), fmt(rps.hono, 0), ratio(rps.rodent, rps.hono), "");
   row("throughput, Node bundle vs rodent on Bun", fmt(rps.node, 0), fmt(rps.rodent, 0), ratio(rps.node, rps.rodent), "");
   row("idle RSS after start-up (MiB)", fmt(idle.rodent, 1), fmt(idle.bare, 1), ratio(idle.rodent, idle.bare), "≤ 1.2× bare");
   row("RSS after the load (MiB)", fmt(loaded.rodentLog, 1), fmt(loaded.bare, 1), ratio(loaded.rodentLog, loaded.bare), "");
+
+  }
+  if (ONLY.has("costs")) {
+  console.error("the cost ladder…");
+  const ladder = await alternate(["costNothing", "costReadId", "costRequestId", "costPeer"], (t) => measureThroughput(t));
+  const cpu = mapValues(ladder, (v) => v.map((x) => x.cpuUsPerRequest));
+  results.costsCpuUsPerRequest = cpu;
+  const base = median(cpu.costNothing);
+  for (const [key, what] of [["costReadId", "reading X-Request-Id"], ["costRequestId", "a request id (read, else UUID; echoed)"], ["costPeer", "server.requestIP() (the access log's ip)"]] as const) {
+    const extra = median(cpu[key]) - base;
+    row(`cost of ${what} alone, on bare Bun.serve (µs)`, `+${extra.toFixed(2)}`, base.toFixed(2), `${(base / (base + extra)).toFixed(3)}`, "");
+  }
 
   }
   if (ONLY.has("latency")) {
@@ -172,16 +197,19 @@ async function measureStartup(t: keyof typeof targets): Promise<number> {
   return ms;
 }
 
-async function measureThroughput(t: keyof typeof targets): Promise<{ rps: number; idleRssMiB: number; loadedRssMiB: number }> {
+async function measureThroughput(t: keyof typeof targets): Promise<{ rps: number; cpuUsPerRequest: number; idleRssMiB: number; loadedRssMiB: number }> {
   const p = await launch(t);
   await ready(p);
   await Bun.sleep(300);
   const idleRssMiB = rss(p.proc.pid);
+  const cpuBefore = cpuSeconds(p.proc.pid);
   const out = await $`wrk -t1 -c32 -d${LOAD_SECONDS}s ${p.url}/api/v1/rodent/version`.quiet().text();
+  const cpuAfter = cpuSeconds(p.proc.pid);
   const loadedRssMiB = rss(p.proc.pid);
   await stop(p);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
-  return { rps, idleRssMiB, loadedRssMiB };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  return { rps, cpuUsPerRequest: requests ? ((cpuAfter - cpuBefore) * 1e6) / requests : NaN, idleRssMiB, loadedRssMiB };
 }
 
 async function measureLatency(t: keyof typeof targets, rate: number, seconds: number): Promise<{ p50: number; p99: number }> {
@@ -310,6 +338,13 @@ function ratio(a: number[], b: number[]): string {
 function rss(pid: number): number {
   const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
   return kb / 1024;
+}
+
+/** User + system CPU time of `pid` so far, in seconds (clock ticks of 1/100 s, as on Linux). */
+function cpuSeconds(pid: number): number {
+  // fields after the command name, which is in parentheses and may contain spaces
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function freePort(): Promise<number> {
