@@ -60,6 +60,8 @@ async function main(): Promise<void> {
   const cpu = mapValues(tput, (v) => v.map((x) => x.cpuUsPerRequest));
   results.cpuUsPerRequest = cpu;
   const idle = mapValues(tput, (v) => v.map((x) => x.idleRssMiB));
+  const idleAnon = mapValues(tput, (v) => v.map((x) => x.idleAnonMiB));
+  results.idleAnonMiB = idleAnon;
   const loaded = mapValues(tput, (v) => v.map((x) => x.loadedRssMiB));
   results.throughputRps = rps;
   results.idleRssMiB = idle;
@@ -74,6 +76,10 @@ async function main(): Promise<void> {
   row("throughput vs Hono baseline (req/s)", fmt(rps.rodent, 0), fmt(rps.hono, 0), ratio(rps.rodent, rps.hono), "");
   row("throughput, Node bundle vs rodent on Bun", fmt(rps.node, 0), fmt(rps.rodent, 0), ratio(rps.node, rps.rodent), "");
   row("idle RSS after start-up (MiB)", fmt(idle.rodent, 1), fmt(idle.bare, 1), ratio(idle.rodent, idle.bare), "≤ 1.2× bare");
+  row("  idle RSS, Hono baseline (MiB)", fmt(idle.hono, 1), fmt(idle.bare, 1), ratio(idle.hono, idle.bare), "");
+  // Most of a compiled Bun binary's RSS is its own executable's pages (clean, shared, reclaimable);
+  // RssAnon is the memory the process itself allocated.
+  row("  of which private (RssAnon, MiB)", fmt(idleAnon.rodent, 1), fmt(idleAnon.bare, 1), ratio(idleAnon.rodent, idleAnon.bare), "");
   row("RSS after the load (MiB)", fmt(loaded.rodentLog, 1), fmt(loaded.bare, 1), ratio(loaded.rodentLog, loaded.bare), "");
 
   }
@@ -197,11 +203,12 @@ async function measureStartup(t: keyof typeof targets): Promise<number> {
   return ms;
 }
 
-async function measureThroughput(t: keyof typeof targets): Promise<{ rps: number; cpuUsPerRequest: number; idleRssMiB: number; loadedRssMiB: number }> {
+async function measureThroughput(t: keyof typeof targets): Promise<{ rps: number; cpuUsPerRequest: number; idleRssMiB: number; idleAnonMiB: number; loadedRssMiB: number }> {
   const p = await launch(t);
   await ready(p);
   await Bun.sleep(300);
   const idleRssMiB = rss(p.proc.pid);
+  const idleAnonMiB = rss(p.proc.pid, "RssAnon");
   const cpuBefore = cpuSeconds(p.proc.pid);
   const out = await $`wrk -t1 -c32 -d${LOAD_SECONDS}s ${p.url}/api/v1/rodent/version`.quiet().text();
   const cpuAfter = cpuSeconds(p.proc.pid);
@@ -209,7 +216,7 @@ async function measureThroughput(t: keyof typeof targets): Promise<{ rps: number
   await stop(p);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
-  return { rps, cpuUsPerRequest: requests ? ((cpuAfter - cpuBefore) * 1e6) / requests : NaN, idleRssMiB, loadedRssMiB };
+  return { rps, cpuUsPerRequest: requests ? ((cpuAfter - cpuBefore) * 1e6) / requests : NaN, idleRssMiB, idleAnonMiB, loadedRssMiB };
 }
 
 async function measureLatency(t: keyof typeof targets, rate: number, seconds: number): Promise<{ p50: number; p99: number }> {
@@ -335,8 +342,8 @@ function ratio(a: number[], b: number[]): string {
   return (median(a) / median(b)).toFixed(3);
 }
 
-function rss(pid: number): number {
-  const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+function rss(pid: number, field = "VmRSS"): number {
+  const kb = Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
   return kb / 1024;
 }
 
