@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BIN, BUNDLE, freePort, ROOT, spawnRodent, startServer, tempDir, track, waitFor, type Running } from "./helpers";
+import { BIN, BUNDLE, freePort, ROOT, runRodent, spawnRodent, startServer, tempDir, track, waitFor, type Running } from "./helpers";
 
 const have = (tool: string) => Bun.which(tool, { PATH: `${process.env.PATH}:/usr/sbin:/usr/bin` }) !== null;
 
@@ -56,6 +56,41 @@ describe("systemd notify", () => {
       expect(sd.messages.at(-1)).toBe("STOPPING=1\nSTATUS=draining");
       sd.stop();
     });
+  }
+
+  for (const runtime of ["bun", "node"] as const) {
+    test.if(runtime === "bun" || have("systemd-notify"))(`a restart (${runtime}) names the successor as the main PID, and the successor says READY`, async () => {
+      const dir = tempDir();
+      const sd = await notifySocket(join(dir, "notify.sock"));
+      const pidFile = join(dir, "r.pid");
+      const env = { HOME: dir, NOTIFY_SOCKET: join(dir, "notify.sock") };
+      // systemd sets WATCHDOG_PID to the main PID it started: exec keeps the shell's PID
+      const program = runtime === "bun" ? BIN : `node ${BUNDLE}`;
+      const r = Bun.spawn(["sh", "-c", `WATCHDOG_PID=$$ exec ${program} serve --port ${await freePort()} --pid-file ${pidFile}`], {
+        env: { ...process.env, ...env, WATCHDOG_USEC: "200000" }, stdout: "ignore", stderr: "ignore",
+      });
+      track(r.pid);
+      await waitFor(() => sd.messages.some((m) => m.includes("READY=1")), 10_000, "READY=1 from the first instance");
+      const restarted = await runRodent(["restart", "--pid-file", pidFile], { env, timeoutMs: 45_000 });
+      expect(restarted.code).toBe(0);
+      const next = Number(readFileSync(pidFile, "utf8"));
+      track(next);
+      expect(next).not.toBe(r.pid);
+      expect(await r.exited).toBe(0);
+      // the successor, now the main PID, keeps the watchdog fed
+      const pingsAtExit = sd.messages.filter((m) => m.includes("WATCHDOG=1")).length;
+      await waitFor(() => sd.messages.filter((m) => m.includes("WATCHDOG=1")).length >= pingsAtExit + 2, 10_000, "watchdog pings from the successor");
+      // the old one hands the service over; the new one's READY names itself
+      await waitFor(() => sd.messages.some((m) => m.includes(`MAINPID=${next}`) && m.includes("READY=1")), 10_000, "READY=1 from the successor");
+      expect(sd.messages.some((m) => m.includes(`MAINPID=${next}`) && !m.includes("READY=1"))).toBe(true);
+      // the service did not stop: no STOPPING=1, and nothing after the hand-over names the old PID
+      expect(sd.messages.some((m) => m.includes("STOPPING=1"))).toBe(false);
+      const handedAt = sd.messages.findIndex((m) => m.includes(`MAINPID=${next}`));
+      expect(sd.messages.slice(handedAt).some((m) => m.includes(`MAINPID=${r.pid}`))).toBe(false);
+      process.kill(next, "SIGTERM");
+      await waitFor(() => !existsSync(pidFile), 10_000, "the successor to stop");
+      sd.stop();
+    }, 60_000);
   }
 
   test.if(have("systemd-notify"))("the Node bundle notifies through systemd-notify", async () => {

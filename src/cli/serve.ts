@@ -157,7 +157,7 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
     debugLifecycle: () => ({ state: kernel.state, uptimeMs: kernel.uptimeMs, inFlight: inFlight(), scopes: kernel.root.describe() }),
   });
 
-  const notifier = await createNotifier(kernel.root, log);
+  const notifier = await createNotifier(kernel.root, log, predecessor);
   const server = config().server;
   // A predecessor that cannot share its port (the Node bundle) passes its listening socket on.
   const passedOn = process.env[HANDOVER_ENV] !== undefined;
@@ -213,10 +213,11 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
     if (state === "reloading") notifier?.reloading();
     else if (state === "ready" && previous === "reloading") notifier?.ready(`ready on ${address} (config ${loaded.hash})`);
     else if (state === "draining") {
-      notifier?.stopping();
-      // handed over by a restart: the successor is the service's main process from now on
+      // Handed over by a restart, the service is not stopping: the successor is its main process
+      // from now on. STOPPING=1 from the main process would put the unit in deactivating.
       const next = successor(pidPath);
       if (next) notifier?.mainPid(next);
+      else notifier?.stopping();
     }
   });
 

@@ -17,11 +17,12 @@ interface NotifyLog {
 
 /**
  * A notifier when $NOTIFY_SOCKET is set, else undefined. Starts the watchdog in a child of `parent` when
- * $WATCHDOG_USEC asks for one (and $WATCHDOG_PID, if set, is this process): WATCHDOG=1 every half
+ * $WATCHDOG_USEC asks for one (and $WATCHDOG_PID, if set, is this process, or `predecessor`: a
+ * restart's successor inherits the variables and becomes the main PID): WATCHDOG=1 every half
  * interval from a timer, so a blocked event loop stops the pings and systemd acts. The variables
  * are removed from the environment so the daemon's own children do not talk to systemd.
  */
-export async function createNotifier(parent: Scope, log: NotifyLog, env: NodeJS.ProcessEnv = process.env): Promise<Notifier | undefined> {
+export async function createNotifier(parent: Scope, log: NotifyLog, predecessor?: number, env: NodeJS.ProcessEnv = process.env): Promise<Notifier | undefined> {
   const socket = env.NOTIFY_SOCKET;
   const watchdogUsec = Number(env.WATCHDOG_USEC);
   const watchdogPid = env.WATCHDOG_PID;
@@ -38,7 +39,7 @@ export async function createNotifier(parent: Scope, log: NotifyLog, env: NodeJS.
       log.warn(`cannot notify systemd at ${socket}: ${error}`, { event: "notify-failed" });
     }
   };
-  if (watchdogUsec > 0 && (!watchdogPid || Number(watchdogPid) === process.pid)) {
+  if (watchdogUsec > 0 && (!watchdogPid || Number(watchdogPid) === process.pid || Number(watchdogPid) === predecessor)) {
     const timer = setInterval(() => notify("WATCHDOG=1"), Math.max(1, Math.floor(watchdogUsec / 2000)));
     parent.child("systemd").defer("watchdog", () => clearInterval(timer));
   }

@@ -1,5 +1,5 @@
 // sd_notify on Node: Node has no unix datagram sockets and no FFI, so hand the message to
-// systemd's own systemd-notify(1), naming our PID (the unit needs NotifyAccess=all for that).
+// systemd's own systemd-notify(1) (the unit needs NotifyAccess=all: the sender is its child).
 import type { Transport } from "./index";
 
 export async function transport(socket: string): Promise<Transport> {
@@ -7,7 +7,9 @@ export async function transport(socket: string): Promise<Transport> {
   // Node's hrtime is CLOCK_MONOTONIC.
   const monotonicUsec = () => process.hrtime.bigint() / 1000n;
   const send = (message: string) => {
-    const result = spawnSync("systemd-notify", [`--pid=${process.pid}`, ...message.split("\n")], {
+    // No --pid: it would add MAINPID=<this process> to every message, and a late one from an
+    // instance that handed over to its successor would make it the main process again.
+    const result = spawnSync("systemd-notify", message.split("\n"), {
       env: { ...process.env, NOTIFY_SOCKET: socket },
       stdio: "ignore",
       timeout: 2000,
