@@ -180,6 +180,31 @@ describe("rodent restart", () => {
     }
   }, 90_000);
 
+  test("a successor that crashes before ready (binary or bundle replaced by a broken one): exit 1, the old one keeps serving", async () => {
+    for (const program of ["rodent", "rodent.mjs"] as const) {
+      const home = tempDir();
+      const file = join(home, program);
+      copyFileSync(join(ROOT, "dist", program), file);
+      const run = (args: string[]) => Bun.spawnSync(program === "rodent" ? [file, ...args] : ["node", file, ...args], { env: { ...process.env, HOME: home } });
+      const port = await freePort();
+      const pidFile = join(home, "rodent.pid");
+      expect(run(["serve", "-d", "--port", String(port), "--pid-file", pidFile, "--log-file", join(home, "rodent.log")]).exitCode).toBe(0);
+      const before = Number(readFileSync(pidFile, "utf8"));
+      track(before);
+      // a new inode at the same path, as an installer leaves it, that dies at once
+      const broken = join(home, "broken");
+      writeFileSync(broken, program === "rodent" ? "#!/bin/sh\nkill -SEGV $$\n" : "process.kill(process.pid, 'SIGSEGV');\n", { mode: 0o755 });
+      Bun.spawnSync(["mv", broken, file]);
+      // the broken program cannot run the CLI either: ask with a good one, as an operator would
+      const asked = Bun.spawnSync([join(ROOT, "dist/rodent"), "restart", "--pid-file", pidFile], { env: { ...process.env, HOME: home } });
+      expect(asked.exitCode).toBe(1);
+      expect(asked.stderr.toString()).toContain(`the new instance failed; PID ${before} keeps serving`);
+      expect(asked.stderr.toString()).toContain("SIGSEGV");
+      expect(Number(readFileSync(pidFile, "utf8"))).toBe(before);
+      expect((await getJson(`http://127.0.0.1:${port}/health`)).pid).toBe(before);
+    }
+  }, 60_000);
+
   test("restart with nothing running says so and exits 1", async () => {
     const dir = tempDir();
     const r = await runRodent(["restart", "--pid-file", join(dir, "none.pid")]);

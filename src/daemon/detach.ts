@@ -70,7 +70,7 @@ export async function spawnDetached(options: SpawnDetachedOptions): Promise<{ pi
   for (const fd of new Set([options.stdout, options.stderr])) if (typeof fd === "number") closeSync(fd);
   const pipe = child.stdio[3]!;
   let onAbort = () => {};
-  const message = await new Promise<Handshake | { kind: "exited"; code: number | null } | { kind: "timeout" } | { kind: "aborted" }>((resolve) => {
+  const message = await new Promise<Handshake | { kind: "exited"; how: string } | { kind: "timeout" } | { kind: "aborted" }>((resolve) => {
     let text = "";
     const timer = setTimeout(() => resolve({ kind: "timeout" }), options.readyTimeoutMs);
     onAbort = () => {
@@ -91,10 +91,10 @@ export async function spawnDetached(options: SpawnDetachedOptions): Promise<{ pi
         }
       }
     });
-    child.once("exit", (code) => {
+    child.once("exit", (code, signal) => {
       clearTimeout(timer);
       // give a message written just before exit the chance to arrive first
-      setTimeout(() => resolve({ kind: "exited", code }), 50);
+      setTimeout(() => resolve({ kind: "exited", how: signal ? `was killed by ${signal}` : `exited (code ${code})` }), 50);
     });
     child.once("error", (error) => {
       clearTimeout(timer);
@@ -117,7 +117,7 @@ export async function spawnDetached(options: SpawnDetachedOptions): Promise<{ pi
     case "failed":
       throw new DaemonStartError(message.message);
     case "exited":
-      throw new DaemonStartError(`the daemon exited (code ${message.code}) before it was ready; see ${options.logHint}`);
+      throw new DaemonStartError(`the daemon ${message.how} before it was ready; see ${options.logHint}`);
     case "aborted":
       stopChild();
       throw new DaemonStartError(`stopped before it was ready: ${String(options.signal?.reason ?? "aborted")}`);
