@@ -223,32 +223,16 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
 
   if (listener.handoverFd !== undefined) {
     // SIGUSR2 (from `rodent restart`): start the successor here and pass it the listening socket.
-    const fd = listener.handoverFd;
-    kernel.onHandover(async () => {
-      const failed = (error: string) => {
+    const { acceptHandovers } = await import("../daemon/handover");
+    acceptHandovers(kernel, {
+      listener: { fd: listener.handoverFd, host: server.host, port: server.port },
+      log,
+      logHint: logger.sink.path ?? "its output",
+      handedOver: () => successor(pidPath) !== undefined,
+      failed: (error) => {
         lastHandover = { seq: (lastHandover?.seq ?? 0) + 1, at: new Date().toISOString(), error };
-        log.error(`restart failed; this instance keeps serving: ${error}`, { event: "handover-failed", error });
         publish();
-      };
-      if (kernel.state === "starting") return failed("the instance was still starting; try again once it is ready");
-      log.info("restart asked for: starting a successor with the listening socket", { event: "handover-started" });
-      const { startSuccessor } = await import("../daemon/successor");
-      // A drain stops a successor still starting, unless the drain is the successor's doing: it
-      // takes the PID file over and sends SIGTERM before it reports ready.
-      const abandon = new AbortController();
-      const onDrain = () => successor(pidPath) === undefined && abandon.abort("this instance began shutting down");
-      kernel.root.signal.addEventListener("abort", onDrain, { once: true });
-      try {
-        const next = await startSuccessor({
-          of: process.pid, output: "inherit", listener: { fd, host: server.host, port: server.port },
-          signal: abandon.signal, logHint: logger.sink.path ?? "its output",
-        });
-        log.info(`successor PID ${next.pid} is ready on ${next.address}`, { event: "handover-done", successor: next.pid });
-      } catch (error) {
-        failed((error as Error).message);
-      } finally {
-        kernel.root.signal.removeEventListener("abort", onDrain);
-      }
+      },
     });
   }
 
