@@ -22,6 +22,11 @@ export interface AccessRecord {
   userAgent: string | null;
 }
 
+/** An access record waiting in the sink, stamped with the time it was logged. */
+interface QueuedAccess extends AccessRecord {
+  at: number;
+}
+
 export interface LogSettings {
   level: LogLevel;
   /** Undefined: pretty on a TTY, JSON otherwise and always JSON into a file. */
@@ -52,6 +57,7 @@ export class Logger {
     this.format = resolveFormat(settings.format, this.sink);
     this.level = LogLevels[settings.level];
     const sink = this.sink;
+    sink.formatRecord = (r) => this.accessLine(r as QueuedAccess);
     this.consola = createConsola({
       level: this.level,
       throttle: 0,
@@ -66,8 +72,9 @@ export class Logger {
     });
   }
 
-  /** Changes level and format in place (a reload). */
+  /** Changes level and format in place (a reload); lines queued before it keep the old format. */
   apply(settings: Pick<LogSettings, "level" | "format">): void {
+    this.sink.flush();
     this.level = LogLevels[settings.level];
     this.consola.level = this.level;
     this.format = resolveFormat(settings.format, this.sink);
@@ -81,18 +88,25 @@ export class Logger {
     return wrap(this.consola.withTag(tag));
   }
 
-  /** One access-log line, at info level, in the current format. Built by hand: it runs per request. */
+  /**
+   * One access-log line, at info level: the record is stamped now and formatted (in the format of
+   * the moment) when the sink flushes, within 25 ms. Built by hand: it runs per request.
+   */
   access(r: AccessRecord): void {
     if (this.level < LogLevels.info) return;
+    (r as QueuedAccess).at = Date.now();
+    this.sink.writeRecord(r);
+  }
+
+  private accessLine(r: QueuedAccess): string {
     if (this.format === "json") {
-      this.sink.write(
-        `{"time":"${isoNow()}","level":"info","tag":"access","requestId":${JSON.stringify(r.requestId)},"method":${JSON.stringify(r.method)},` +
-          `"path":${JSON.stringify(r.path)},"status":${r.status},"durationMs":${r.durationMs},"bytes":${r.bytes},` +
-          `"ip":${JSON.stringify(r.ip)},"scheme":"${r.scheme}","userAgent":${JSON.stringify(r.userAgent)}}\n`,
+      return (
+        `{"time":"${isoAt(r.at)}","level":"info","tag":"access","requestId":${JSON.stringify(r.requestId)},"method":${JSON.stringify(r.method)},` +
+        `"path":${JSON.stringify(r.path)},"status":${r.status},"durationMs":${r.durationMs},"bytes":${r.bytes},` +
+        `"ip":${JSON.stringify(r.ip)},"scheme":"${r.scheme}","userAgent":${JSON.stringify(r.userAgent)}}\n`
       );
-    } else {
-      this.sink.write(`${clock()} access ${r.method} ${r.path} ${r.status} ${r.durationMs}ms ${r.bytes}b ${r.ip} id=${r.requestId} ua=${JSON.stringify(r.userAgent ?? "")}\n`);
     }
+    return `${clock(new Date(r.at))} access ${r.method} ${r.path} ${r.status} ${r.durationMs}ms ${r.bytes}b ${r.ip} id=${r.requestId} ua=${JSON.stringify(r.userAgent ?? "")}\n`;
   }
 
   flush(): void {
@@ -156,15 +170,14 @@ function prettyLine(obj: LogObject, colour: boolean): string {
   return `${paint("2", clock(obj.date))} ${paint(COLOURS[obj.type], level)} ${tag}${message}${extra}${stack}\n`;
 }
 
-let isoAt = 0;
+let isoFor = 0;
 let iso = "";
 
-/** The current time in ISO 8601, formatted at most once per millisecond. */
-function isoNow(): string {
-  const now = Date.now();
-  if (now !== isoAt) {
-    isoAt = now;
-    iso = new Date(now).toISOString();
+/** `ms` in ISO 8601; consecutive records of one millisecond share one formatting. */
+function isoAt(ms: number): string {
+  if (ms !== isoFor) {
+    isoFor = ms;
+    iso = new Date(ms).toISOString();
   }
   return iso;
 }
