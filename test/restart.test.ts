@@ -33,6 +33,22 @@ async function daemon(runtime: "bun" | "node", extra: string[] = []) {
   return { dir, port, pidFile, pid, env, runtime, url: `http://127.0.0.1:${port}` };
 }
 
+/**
+ * A copy of the binary or the bundle in a temp dir, running as a daemon: what an installer would
+ * replace in place. `run` runs that copy's CLI.
+ */
+async function copiedDaemon(program: "rodent" | "rodent.mjs") {
+  const home = tempDir();
+  const file = join(home, program);
+  copyFileSync(join(ROOT, "dist", program), file);
+  const run = (args: string[]) => Bun.spawnSync(program === "rodent" ? [file, ...args] : ["node", file, ...args], { env: { ...process.env, HOME: home } });
+  const port = await freePort();
+  const pidFile = join(home, "rodent.pid");
+  expect(run(["serve", "-d", "--port", String(port), "--pid-file", pidFile, "--log-file", join(home, "rodent.log")]).exitCode).toBe(0);
+  track(Number(readFileSync(pidFile, "utf8")));
+  return { home, file, run, port, pidFile };
+}
+
 describe("rodent restart", () => {
   // Bun binds the successor beside the old one (SO_REUSEPORT); the Node bundle hands it the socket.
   for (const runtime of ["bun", "node"] as const) {
@@ -159,14 +175,7 @@ describe("rodent restart", () => {
     );
     expect(build.exitCode).toBe(0);
     for (const [program, fresh] of [["rodent", "rodent.new"], ["rodent.mjs", "rodent.mjs.new"]] as const) {
-      const home = tempDir();
-      const file = join(home, program);
-      copyFileSync(join(ROOT, "dist", program), file);
-      const run = (args: string[]) => Bun.spawnSync(program === "rodent" ? [file, ...args] : ["node", file, ...args], { env: { ...process.env, HOME: home } });
-      const port = await freePort();
-      const pidFile = join(home, "rodent.pid");
-      expect(run(["serve", "-d", "--port", String(port), "--pid-file", pidFile, "--log-file", join(home, "rodent.log")]).exitCode).toBe(0);
-      track(Number(readFileSync(pidFile, "utf8")));
+      const { home, file, run, port, pidFile } = await copiedDaemon(program);
       const url = `http://127.0.0.1:${port}`;
       const oldVersion = (await getJson(`${url}/api/v1/rodent/version`)).version;
       // replace the file the way an installer does: a new inode renamed over the old path
@@ -182,15 +191,8 @@ describe("rodent restart", () => {
 
   test("a successor that crashes before ready (binary or bundle replaced by a broken one): exit 1, the old one keeps serving", async () => {
     for (const program of ["rodent", "rodent.mjs"] as const) {
-      const home = tempDir();
-      const file = join(home, program);
-      copyFileSync(join(ROOT, "dist", program), file);
-      const run = (args: string[]) => Bun.spawnSync(program === "rodent" ? [file, ...args] : ["node", file, ...args], { env: { ...process.env, HOME: home } });
-      const port = await freePort();
-      const pidFile = join(home, "rodent.pid");
-      expect(run(["serve", "-d", "--port", String(port), "--pid-file", pidFile, "--log-file", join(home, "rodent.log")]).exitCode).toBe(0);
+      const { home, file, port, pidFile } = await copiedDaemon(program);
       const before = Number(readFileSync(pidFile, "utf8"));
-      track(before);
       // a new inode at the same path, as an installer leaves it, that dies at once
       const broken = join(home, "broken");
       writeFileSync(broken, program === "rodent" ? "#!/bin/sh\nkill -SEGV $$\n" : "process.kill(process.pid, 'SIGSEGV');\n", { mode: 0o755 });

@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { ms } from "../config/duration";
 import { loadConfig, type ConfigInput, type LoadedConfig } from "../config/load";
 import { buildReload } from "../config/reload";
-import { claimDaemonChannel, claimHandedOverListener, HANDOVER_ENV, isDaemonChild, TAKEOVER_ENV } from "../daemon/channel";
+import { claimDaemonChannel, claimHandedOverListener, isDaemonChild, TAKEOVER_ENV } from "../daemon/channel";
 import { supervised } from "../daemon/supervisor";
 import { inspectPidFile, takeLock, takeOverLock, type Lock } from "../instance/lock";
 import { RodentError } from "../errors";
@@ -160,16 +160,15 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
   const notifier = await createNotifier(kernel.root, log, predecessor);
   const server = config().server;
   // A predecessor that cannot share its port (the Node bundle) passes its listening socket on.
-  const passedOn = process.env[HANDOVER_ENV] !== undefined;
   const handed = claimHandedOverListener(server.host, server.port, server.socket);
   const listener = await startListener(
     kernel.root.child("http"),
     {
       host: server.host, port: server.port, socket: server.socket && resolve(server.socket), socketMode: server.socketMode,
-      fd: inheritedListener() ?? handed,
+      fd: inheritedListener() ?? (typeof handed === "object" ? handed.fd : undefined),
       share: true,
       // a socket passed on for an address the config no longer names was closed: bind the new one
-      join: predecessor !== undefined && !(passedOn && handed === undefined),
+      join: predecessor !== undefined && handed !== "elsewhere",
       idleTimeoutSec: Math.min(255, Math.max(1, Math.ceil(ms(server.idleTimeout) / 1000))),
       requestTimeoutMs: ms(server.requestTimeout), bodyLimit: server.bodyLimit,
       fetch: app,

@@ -19,11 +19,12 @@ export interface HandedOverListener {
 }
 
 /**
- * The listening descriptor a predecessor passed on, if its configured address is `host`:`port`
- * (the successor's own config). A socket for another address is closed: the successor then binds
- * the address its config names, as any restart applies a changed address. Removes the variable.
+ * The listening descriptor a predecessor passed on: `fd` when its configured address is
+ * `host`:`port` (the successor's own config). A socket for another address is closed and reported
+ * as `elsewhere`: the successor then binds the address its config names, as any restart applies a
+ * changed address. Undefined when nothing was passed. Removes the variable.
  */
-export function claimHandedOverListener(host: string, port: number, socket: string | undefined): number | undefined {
+export function claimHandedOverListener(host: string, port: number, socket: string | undefined): { fd: number } | "elsewhere" | undefined {
   const raw = process.env[HANDOVER_ENV];
   delete process.env[HANDOVER_ENV];
   if (raw === undefined) return undefined;
@@ -34,13 +35,13 @@ export function claimHandedOverListener(host: string, port: number, socket: stri
     return undefined;
   }
   if (!Number.isInteger(handed.fd)) return undefined;
-  if (socket === undefined && handed.host === host && handed.port === port) return handed.fd;
+  if (socket === undefined && handed.host === host && handed.port === port) return { fd: handed.fd };
   try {
     closeSync(handed.fd);
   } catch {
     // not open: nothing to close
   }
-  return undefined;
+  return "elsewhere";
 }
 
 export type Handshake = { kind: "ready"; pid: number; address: string } | { kind: "failed"; message: string };
