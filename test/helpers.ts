@@ -78,6 +78,8 @@ export interface SpawnOptions {
   runtime?: "bun" | "node";
   /** Run as the unprivileged user "nobody" when the tests run as root (mode bits matter then). */
   unprivileged?: boolean;
+  /** Wraps the command line, e.g. `otherUser().run` to run it as the second local user. */
+  wrap?: (cmd: string[]) => string[];
 }
 
 /** The command prefix that drops root to nobody; empty when not root. */
@@ -85,12 +87,32 @@ export function dropRoot(): string[] {
   return process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
 }
 
+/**
+ * The second local user that security tests attack as ("rodent-other", created with useradd the
+ * first time, as CI does), or undefined when the tests do not run as root (the caller skips with a
+ * reason). `run` prefixes a command so it runs as that user.
+ */
+export function otherUser(): { name: string; uid: number; gid: number; run: (cmd: string[]) => string[] } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const name = "rodent-other";
+  const id = () => Bun.spawnSync(["id", "-u", name]);
+  if (id().exitCode !== 0) {
+    // exit 9: created meanwhile by another test file
+    const made = Bun.spawnSync(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name]);
+    if (made.exitCode !== 0 && made.exitCode !== 9) throw new Error(`useradd ${name} failed: ${made.stderr.toString()}`);
+  }
+  const uid = Number(id().stdout.toString().trim());
+  const gid = Number(Bun.spawnSync(["id", "-g", name]).stdout.toString().trim());
+  return { name, uid, gid, run: (cmd) => ["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", ...cmd] };
+}
+
 /** Starts rodent with `args`; its HOME and XDG_RUNTIME_DIR point into a temp dir unless given. */
 export function spawnRodent(args: string[], options: SpawnOptions = {}): Running {
   const home = options.env?.HOME ?? tempDir();
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...cleanEnv(), HOME: home, XDG_RUNTIME_DIR: home, ...options.env })) if (v !== undefined) env[k] = v;
-  const cmd = [...(options.unprivileged ? dropRoot() : []), ...(options.runtime === "node" ? ["node", BUNDLE, ...args] : [BIN, ...args])];
+  const base = [...(options.unprivileged ? dropRoot() : []), ...(options.runtime === "node" ? ["node", BUNDLE, ...args] : [BIN, ...args])];
+  const cmd = options.wrap ? options.wrap(base) : base;
   const proc = Bun.spawn(cmd, { cwd: options.cwd ?? home, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   started.add(proc.pid);
   let text = "";
@@ -141,7 +163,8 @@ export async function runRodent(args: string[], options: SpawnOptions & { timeou
   const home = options.env?.HOME ?? tempDir();
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...cleanEnv(), HOME: home, XDG_RUNTIME_DIR: home, ...options.env })) if (v !== undefined) env[k] = v;
-  const cmd = options.runtime === "node" ? ["node", BUNDLE, ...args] : [BIN, ...args];
+  const base = options.runtime === "node" ? ["node", BUNDLE, ...args] : [BIN, ...args];
+  const cmd = options.wrap ? options.wrap(base) : base;
   const proc = Bun.spawn(cmd, { cwd: options.cwd ?? home, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   started.add(proc.pid);
   const [stdout, stderr, code] = await withTimeout(
