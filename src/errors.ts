@@ -1,5 +1,6 @@
 // Errors a user can cause: each one names the thing and carries the fix, and knows its exit code.
 import { EXIT } from "./kernel/exit-codes";
+import { program } from "./program";
 
 export class RodentError extends Error {
   constructor(
@@ -13,7 +14,7 @@ export class RodentError extends Error {
 
 /** Bad command line: unknown command or flag, bad flag value. */
 export class UsageError extends RodentError {
-  constructor(message: string, readonly hint = "run 'rodent help' for usage") {
+  constructor(message: string, readonly hint = `run '${program().name} help' for usage`) {
     super(message, EXIT.usage);
   }
 }

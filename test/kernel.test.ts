@@ -105,7 +105,8 @@ describe("development mode", () => {
     const life = await getJson(`${dev.url}/debug/lifecycle`);
     expect(life.state).toBe("ready");
     expect(life.scopes.name).toBe("rodent");
-    expect(life.scopes.children.map((c: { name: string }) => c.name)).toEqual(["instance", "http"]);
+    // made in reverse close order: the root closes its newest child first
+    expect(life.scopes.children.map((c: { name: string }) => c.name)).toEqual(["pid-file", "status", "systemd", "plugins", "http", "handover"]);
     expect(life.scopes.children[0].cleanups).toContain("pid-file");
     const cfg = await getJson(`${dev.url}/debug/config`);
     expect(cfg.config.server.port).toBe(dev.port);

@@ -2,6 +2,8 @@
 // the same definition, so they cannot drift.
 import { parseArgs } from "node:util";
 import { UsageError } from "../errors";
+import type { Plugin } from "../plugin/types";
+import { envPrefix, program } from "../program";
 
 export interface Flag {
   type: "string" | "boolean";
@@ -18,6 +20,12 @@ export interface Flag {
 export interface Parsed {
   flags: Record<string, unknown>;
   positionals: string[];
+  /** The application the binary runs: its plugins (and so their config sections). */
+  app: CliApp;
+}
+
+export interface CliApp {
+  readonly plugins: readonly Plugin<any>[];
 }
 
 export interface Command {
@@ -32,7 +40,7 @@ export interface Command {
 }
 
 /** Parses argv for `command`; unknown flags, missing values and bad values are UsageErrors. */
-export function parseCommand(command: Command, argv: string[]): Parsed | "help" {
+export function parseCommand(command: Command, argv: string[], app: CliApp): Parsed | "help" {
   const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {
     help: { type: "boolean", short: "h" },
   };
@@ -44,7 +52,7 @@ export function parseCommand(command: Command, argv: string[]): Parsed | "help" 
   try {
     ({ values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true }));
   } catch (error) {
-    throw new UsageError(`${command.name}: ${cleanParseError((error as Error).message)}`, `run 'rodent ${command.name} --help' for usage`);
+    throw new UsageError(`${command.name}: ${cleanParseError((error as Error).message)}`, `run '${program().name} ${command.name} --help' for usage`);
   }
   if (values.help) return "help";
   const flags: Record<string, unknown> = {};
@@ -55,27 +63,36 @@ export function parseCommand(command: Command, argv: string[]): Parsed | "help" 
       try {
         flags[name] = flag.parse(raw);
       } catch (error) {
-        throw new UsageError(`${command.name}: --${name} ${JSON.stringify(raw)}: ${(error as Error).message}`, `run 'rodent ${command.name} --help' for usage`);
+        throw new UsageError(`${command.name}: --${name} ${JSON.stringify(raw)}: ${(error as Error).message}`, `run '${program().name} ${command.name} --help' for usage`);
       }
     } else {
       flags[name] = raw;
     }
   }
-  return { flags, positionals };
+  return { flags, positionals, app };
 }
 
 export function commandHelp(command: Command): string {
-  const lines = [`Usage: rodent ${command.name}${Object.keys(command.flags).length ? " [flags]" : ""}${command.args ? ` ${command.args}` : ""}`, "", command.summary];
-  if (command.details) lines.push("", command.details);
+  const lines = [`Usage: ${program().name} ${command.name}${Object.keys(command.flags).length ? " [flags]" : ""}${command.args ? ` ${command.args}` : ""}`, "", named(command.summary)];
+  if (command.details) lines.push("", named(command.details));
   lines.push("", "Flags:");
   const rows = Object.entries(command.flags).map(([name, flag]) => [
     `${flag.short ? `-${flag.short}, ` : "    "}--${name}${flag.value ? ` ${flag.value}` : ""}`,
-    flag.description,
+    named(flag.description),
   ]);
   rows.push(["-h, --help", "show this help"]);
   const width = Math.max(...rows.map(([left]) => left!.length)) + 2;
   for (const [left, right] of rows) lines.push(`  ${left!.padEnd(width)}${right}`);
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * Help text with the program's own names: "{name}" becomes "notes", "{ENV}" the environment
+ * prefix "NOTES". Commands are defined before rodent(app) names the program, so help fills them in.
+ */
+export function named(text: string): string {
+  const { name } = program();
+  return text.replaceAll("{name}", name).replaceAll("{ENV}", envPrefix(name).slice(0, -1));
 }
 
 function cleanParseError(message: string): string {

@@ -1,7 +1,7 @@
 // The flags that set config keys, shared by serve, config and health; each maps to one key.
 import { parseDuration } from "../config/duration";
 import { nameFlag, type ConfigInput } from "../config/load";
-import { parsePort, type Flag } from "./command";
+import { parsePort, type CliApp, type Flag } from "./command";
 
 const LOG_LEVELS = ["silent", "fatal", "error", "warn", "info", "debug", "trace"];
 
@@ -29,11 +29,11 @@ const MAPPED: Record<string, [Flag, string]> = {
 for (const [name, [, key]] of Object.entries(MAPPED)) nameFlag(key, `--${name}`);
 
 export const configFileFlag: Record<string, Flag> = {
-  config: { type: "string", short: "c", value: "FILE", description: "config file (default: ./rodent.yml, ~/.rodent/rodent.yml, /etc/rodent/rodent.yml)" },
+  config: { type: "string", short: "c", value: "FILE", description: "config file (default: ./{name}.yml, ~/.{name}/{name}.yml, /etc/{name}/{name}.yml)" },
 };
 
 export const pidFileFlag: Record<string, Flag> = {
-  "pid-file": { type: "string", value: "PATH", description: "PID file (default: $RODENT_PID_PATH, server.pidFile, then a per-user path)" },
+  "pid-file": { type: "string", value: "PATH", description: "PID file (default: ${ENV}_PID_PATH, server.pidFile, then a per-user path)" },
 };
 
 export const logFileFlag: Record<string, Flag> = {
@@ -47,8 +47,11 @@ export const configFlags: Record<string, Flag> = {
   ...logFileFlag,
 };
 
-/** The config input for parsed flags: the file flag, a snapshot of the environment, and overrides. */
-export function configInput(flags: Record<string, unknown>): ConfigInput {
+/**
+ * The config input for parsed flags: the file flag, a snapshot of the environment, overrides, and
+ * the app's plugin sections.
+ */
+export function configInput(flags: Record<string, unknown>, app?: CliApp): ConfigInput {
   const overrides: Record<string, unknown> = {};
   for (const [name, [, key]] of Object.entries(MAPPED)) {
     if (flags[name] !== undefined) overrides[key] = flags[name];
@@ -58,7 +61,8 @@ export function configInput(flags: Record<string, unknown>): ConfigInput {
     overrides["logs.output"] = "file";
   }
   if (flags["pid-file"] !== undefined) overrides["server.pidFile"] = flags["pid-file"];
-  return { file: flags.config as string | undefined, env: { ...process.env }, flags: overrides };
+  const sections = Object.fromEntries((app?.plugins ?? []).flatMap((p) => (p.section ? [[p.name, p.section.schema]] : [])));
+  return { file: flags.config as string | undefined, env: { ...process.env }, flags: overrides, sections };
 }
 nameFlag("logs.path", "--log-file");
 nameFlag("logs.output", "--log-file");

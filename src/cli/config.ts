@@ -2,8 +2,8 @@
 // `nginx -t` (including the listen address), and write a commented starting file.
 import { existsSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { ConfigError, loadConfig, type LoadedConfig } from "../config/load";
-import { leafKeys } from "../config/schema";
+import { ConfigError, loadConfig, type ConfigInput, type LoadedConfig } from "../config/load";
+import { configSchema, leafKeys, type Sections } from "../config/schema";
 import { UsageError, RodentError } from "../errors";
 import { inspectPidFile } from "../instance/lock";
 import { resolvePidPath } from "../instance/paths";
@@ -12,6 +12,7 @@ import { EXIT } from "../kernel/exit-codes";
 import type { Command } from "./command";
 import { configFlags, configInput } from "./config-flags";
 import { defaultConfigFile } from "./config-template";
+import { program } from "../program";
 
 export const config: Command = {
   name: "config",
@@ -22,24 +23,25 @@ export const config: Command = {
     json: { type: "boolean", description: "print: as JSON" },
     force: { type: "boolean", description: "init: overwrite an existing file" },
   },
-  async run({ flags, positionals }) {
+  async run({ flags, positionals, app }) {
     const [action, ...rest] = positionals;
-    if (action === "print") return print(flags);
-    if (action === "check") return check(flags);
-    if (action === "init") return init(rest[0], Boolean(flags.force));
-    throw new UsageError(action ? `config: unknown action '${action}'` : "config: which action? print, check or init", "run 'rodent config --help' for usage");
+    const input = configInput(flags, app);
+    if (action === "print") return print(input, flags);
+    if (action === "check") return check(input, flags);
+    if (action === "init") return init(rest[0], Boolean(flags.force), input.sections);
+    throw new UsageError(action ? `config: unknown action '${action}'` : "config: which action? print, check or init", `run '${program().name} config --help' for usage`);
   },
 };
 
-async function print(flags: Record<string, unknown>): Promise<number> {
-  const loaded = await loadConfig(configInput(flags));
+async function print(input: ConfigInput, flags: Record<string, unknown>): Promise<number> {
+  const loaded = await loadConfig(input);
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ file: loaded.file ?? null, hash: loaded.hash, config: loaded.config, origins: Object.fromEntries(loaded.origins) }, null, 2)}\n`);
     return EXIT.ok;
   }
   const lines = [`# config ${loaded.hash} from ${loaded.file ?? "built-in defaults"}`];
   const values = loaded.config as unknown as Record<string, Record<string, unknown>>;
-  for (const key of leafKeys().keys()) {
+  for (const key of leafKeys(configSchema(input.sections)).keys()) {
     const [section, name] = key.split(".") as [string, string | undefined];
     const value = name === undefined ? values[section] : values[section]?.[name];
     lines.push(`${key}: ${value === undefined ? "(unset)" : JSON.stringify(value)}  # ${loaded.origins.get(key)}`);
@@ -49,10 +51,10 @@ async function print(flags: Record<string, unknown>): Promise<number> {
   return EXIT.ok;
 }
 
-async function check(flags: Record<string, unknown>): Promise<number> {
+async function check(input: ConfigInput, flags: Record<string, unknown>): Promise<number> {
   let loaded: LoadedConfig;
   try {
-    loaded = await loadConfig(configInput(flags), { strict: true });
+    loaded = await loadConfig(input, { strict: true });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);
@@ -90,14 +92,14 @@ async function tryListen(loaded: LoadedConfig, pidFlag: string | undefined): Pro
   return `cannot listen on ${host}:${port}: ${error.message}`;
 }
 
-async function init(target: string | undefined, force: boolean): Promise<number> {
-  const path = resolve(target ?? "rodent.yml");
+async function init(target: string | undefined, force: boolean, sections: Sections | undefined): Promise<number> {
+  const path = resolve(target ?? `${program().name}.yml`);
   if (existsSync(path) && !force) throw new RodentError(`${path} already exists; use --force to overwrite it`);
   try {
-    writeFileSync(path, await defaultConfigFile(), { mode: 0o644 });
+    writeFileSync(path, await defaultConfigFile(sections), { mode: 0o644 });
   } catch (error) {
     throw new RodentError(`cannot write ${path} (${(error as NodeJS.ErrnoException).code}): choose another path`);
   }
-  process.stdout.write(`wrote ${path}; check it with 'rodent config check -c ${path}'\n`);
+  process.stdout.write(`wrote ${path}; check it with '${program().name} config check -c ${path}'\n`);
   return EXIT.ok;
 }

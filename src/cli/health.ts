@@ -4,6 +4,7 @@ import { EXIT } from "../kernel/exit-codes";
 import type { Command } from "./command";
 import { configFileFlag } from "./config-flags";
 import { parsePort } from "./command";
+import { program } from "../program";
 
 export const health: Command = {
   name: "health",
@@ -51,7 +52,7 @@ async function ask(socket: string | undefined, host: string, port: number, path:
       });
     });
     req.on("timeout", () => req.destroy(new Error("no answer within 2 s")));
-    req.on("error", (error: NodeJS.ErrnoException) => resolve({ ok: false, why: error.code === "ECONNREFUSED" ? "connection refused: is rodent running?" : error.message }));
+    req.on("error", (error: NodeJS.ErrnoException) => resolve({ ok: false, why: error.code === "ECONNREFUSED" ? `connection refused: is ${program().name} running?` : error.message }));
     req.end();
   });
 }

@@ -1,5 +1,6 @@
 // The command table, and the top-level help generated from it.
-import type { Command } from "./command";
+import { program } from "../program";
+import { named, type Command } from "./command";
 import { config } from "./config";
 import { health } from "./health";
 import { logs } from "./logs";
@@ -17,17 +18,18 @@ export function findCommand(name: string): Command | undefined {
 }
 
 export function mainHelp(): string {
+  const { name } = program();
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
   return [
-    "rodent: a single-binary HTTP daemon with a process lifecycle you can trust.",
+    name === "rodent" ? "rodent: a single-binary HTTP daemon with a process lifecycle you can trust." : `${name}: a service built on rodent.`,
     "",
-    "Usage: rodent <command> [flags]",
+    `Usage: ${name} <command> [flags]`,
     "",
     "Commands:",
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
-    `  ${"help".padEnd(width)}Show help for rodent or for a command.`,
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${named(c.summary)}`),
+    `  ${"help".padEnd(width)}Show help for ${name} or for a command.`,
     "",
-    "Run 'rodent <command> --help' for a command's flags.",
+    `Run '${name} <command> --help' for a command's flags.`,
     "",
   ].join("\n");
 }

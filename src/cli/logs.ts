@@ -8,6 +8,7 @@ import { logFileFlag } from "./config-flags";
 import { findTarget, targetFlags } from "./target";
 import { readStatus } from "../instance/status";
 import { logFilePath } from "./log-path";
+import { program } from "../program";
 
 export const logs: Command = {
   name: "logs",
@@ -32,7 +33,7 @@ export const logs: Command = {
     const live = seen.kind === "held" && record?.pid === seen.holder.pid ? record.logFile : undefined;
     const path = (flags["log-file"] as string | undefined) ?? live ?? (config.logs.output === "file" ? logFilePath(config, undefined) : undefined);
     if (!path) {
-      process.stderr.write("rodent logs go to stdout (logs.output: stdout): read them where its output goes (journalctl, docker logs), or set logs.output: file\n");
+      process.stderr.write(`${program().name} logs go to stdout (logs.output: stdout): read them where its output goes (journalctl, docker logs), or set logs.output: file\n`);
       return EXIT.failure;
     }
     let fd: number;

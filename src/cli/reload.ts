@@ -5,6 +5,7 @@ import { EXIT } from "../kernel/exit-codes";
 import { signalFor } from "../kernel/signals";
 import type { Command } from "./command";
 import { findTarget, targetFlags, waitFor } from "./target";
+import { program } from "../program";
 
 export const reload: Command = {
   name: "reload",
@@ -12,7 +13,7 @@ export const reload: Command = {
   flags: targetFlags,
   async run({ flags }) {
     const { pidPath, seen } = await findTarget(flags);
-    if (seen.kind !== "held") throw new RodentError(`rodent is not running (PID file ${pidPath}); start it with 'rodent serve'`);
+    if (seen.kind !== "held") throw new RodentError(`${program().name} is not running (PID file ${pidPath}); start it with '${program().name} serve'`);
     const before = readStatus(pidPath)?.reload?.seq ?? 0;
     process.kill(seen.holder.pid, signalFor("reload"));
     const outcome = () => {
@@ -20,7 +21,7 @@ export const reload: Command = {
       return r && r.seq > before ? r : undefined;
     };
     if (!(await waitFor(() => outcome() !== undefined, 10_000))) {
-      throw new RodentError(`rodent (PID ${seen.holder.pid}) did not report a reload outcome within 10 s; check its log`);
+      throw new RodentError(`${program().name} (PID ${seen.holder.pid}) did not report a reload outcome within 10 s; check its log`);
     }
     const r = outcome()!;
     if (!r.applied) {

@@ -11,6 +11,7 @@ import { EXIT } from "../kernel/exit-codes";
 import { signalFor } from "../kernel/signals";
 import type { Command } from "./command";
 import { findTarget, targetFlags, waitFor } from "./target";
+import { program } from "../program";
 
 export const restart: Command = {
   name: "restart",
@@ -20,7 +21,7 @@ export const restart: Command = {
     "The new process binds the same port (SO_REUSEPORT) or is handed the listening socket, becomes\nready, takes over the PID file, and only then is the old one told to drain. Replacing the binary\nfirst and then restarting is an upgrade.",
   async run({ flags }) {
     const { pidPath, seen } = await findTarget(flags);
-    if (seen.kind !== "held") throw new RodentError(`rodent is not running (PID file ${pidPath}); start it with 'rodent serve'`);
+    if (seen.kind !== "held") throw new RodentError(`${program().name} is not running (PID file ${pidPath}); start it with '${program().name} serve'`);
     const old = seen.holder.pid;
     const record = readStatus(pidPath);
     let next: { pid: number; address: string };
@@ -29,7 +30,7 @@ export const restart: Command = {
       next = await askForHandover(old, pidPath);
     } else {
       if (readMigrateReq() === "0" && !record?.address.startsWith("unix:")) {
-        process.stderr.write("rodent: warning: net.ipv4.tcp_migrate_req is 0, so connections queued on the old listener may be reset as it closes; set it to 1 (sysctl) for a hand-over that drops nothing\n");
+        process.stderr.write(`${program().name}: warning: net.ipv4.tcp_migrate_req is 0, so connections queued on the old listener may be reset as it closes; set it to 1 (sysctl) for a hand-over that drops nothing\n`);
       }
       const { startSuccessor } = await import("../daemon/successor");
       next = await startSuccessor({ of: old, output: "reopen", logHint: record?.logFile ?? "its output" }).catch((error: Error) => {
@@ -38,7 +39,7 @@ export const restart: Command = {
     }
     await waitFor(() => !isAlive(old), 120_000);
     const now = readStatus(pidPath);
-    process.stdout.write(`rodent restarted: PID ${old} → PID ${next.pid} on ${next.address}${now?.version ? ` (version ${now.version})` : ""}\n`);
+    process.stdout.write(`${program().name} restarted: PID ${old} → PID ${next.pid} on ${next.address}${now?.version ? ` (version ${now.version})` : ""}\n`);
     return EXIT.ok;
   },
 };

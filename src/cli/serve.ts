@@ -1,26 +1,27 @@
-// `rodent serve`: load the config, take the lock, listen, mark ready; the kernel unwinds it all in
-// reverse on shutdown. With -d, hand over to a detached child and report whether it started.
+// `serve`: load the config, start the instance's parts and the app's plugins, mark ready; the
+// kernel unwinds it all in CLOSE_ORDER on shutdown. With -d, hand over to a detached child and
+// report whether it started.
 import { resolve } from "node:path";
 import { ms } from "../config/duration";
 import { loadConfig, type ConfigInput, type LoadedConfig } from "../config/load";
-import { buildReload } from "../config/reload";
-import { claimDaemonChannel, claimHandedOverListener, isDaemonChild, TAKEOVER_ENV } from "../daemon/channel";
+import { claimDaemonChannel, isDaemonChild, TAKEOVER_ENV } from "../daemon/channel";
 import { supervised } from "../daemon/supervisor";
-import { inspectPidFile, takeLock, takeOverLock, type Lock } from "../instance/lock";
-import { RodentError } from "../errors";
-import { signalFor } from "../kernel/signals";
 import { resolvePidPath } from "../instance/paths";
-import { removeStatus, writeStatus, type HandoverOutcome, type ReloadOutcome } from "../instance/status";
+import { VERSION } from "../build-info";
 import { EXIT } from "../kernel/exit-codes";
 import { Kernel } from "../kernel/kernel";
 import { Logger } from "../log/logger";
-import { BUILD_TIME, COMMIT, VERSION } from "../build-info";
 import { runtimeName } from "../http/adapter";
-import { createApp, type HttpSettings } from "../http/app";
-import { startListener } from "../http/listen";
-import { compileTrust } from "../http/trust";
-import { inheritedListener } from "../systemd/activation";
-import { createNotifier } from "../systemd/notify";
+import { PluginHost } from "../plugin/host";
+import { program } from "../program";
+import { compose, type Instance } from "../service/instance";
+import { handoverPart } from "../service/handover";
+import { httpPart } from "../service/http";
+import { pidFilePart } from "../service/pid-file";
+import { pluginsPart } from "../service/plugins";
+import { acceptReloads } from "../service/reload";
+import { statusPart } from "../service/status";
+import { systemdPart } from "../service/systemd";
 import type { Command } from "./command";
 import { configFlags, configInput } from "./config-flags";
 import { logFilePath } from "./log-path";
@@ -34,14 +35,14 @@ export const serve: Command = {
   },
   details:
     "Signals: SIGTERM/SIGINT drain and exit 0 (a second one forces exit), SIGHUP reloads the config file,\nSIGUSR1 reopens the log file.",
-  async run({ flags }) {
-    const input = configInput(flags);
+  async run({ flags, app }) {
+    const input = configInput(flags, app);
     const loaded = await loadConfig(input);
     const channel = claimDaemonChannel();
     if ((flags.detach || loaded.config.server.daemonize) && !channel && !isDaemonChild() && !supervised()) {
       return detachDaemon(flags, loaded);
     }
-    await runInstance(input, loaded, flags, (flags.detach || loaded.config.server.daemonize) && supervised());
+    await runInstance(input, loaded, flags, app.plugins, (flags.detach || loaded.config.server.daemonize) && supervised());
     return new Promise<number>(() => {}); // the kernel ends the process
   },
 };
@@ -57,15 +58,16 @@ async function detachDaemon(flags: Record<string, unknown>, loaded: LoadedConfig
   // loaded only here: child_process is not needed by a foreground instance
   const { detach } = await import("../daemon/detach");
   const { pid, address } = await detach({ args, logFile, readyTimeoutMs: 30_000 });
-  process.stdout.write(`rodent is running as a daemon (PID ${pid}) on ${address}; logs: ${logFile}\n`);
+  process.stdout.write(`${program().name} is running as a daemon (PID ${pid}) on ${address}; logs: ${logFile}\n`);
   return EXIT.ok;
 }
 
-async function runInstance(input: ConfigInput, loaded: LoadedConfig, flags: Record<string, unknown>, stayedInForeground: boolean): Promise<void> {
+async function runInstance(input: ConfigInput, loaded: LoadedConfig, flags: Record<string, unknown>, plugins: Instance["plugins"], stayedInForeground: boolean): Promise<void> {
   const config = () => loaded.config;
   const logFile = logFilePath(config(), flags["log-file"] as string | undefined);
   const logger = new Logger({ level: config().server.logLevel, format: config().logs.format, file: logFile });
-  const log = logger.tagged("rodent");
+  const { name, version } = program();
+  const log = logger.tagged(name);
   const channel = claimDaemonChannel();
   const kernel = new Kernel({
     log,
@@ -78,9 +80,10 @@ async function runInstance(input: ConfigInput, loaded: LoadedConfig, flags: Reco
     },
   });
   kernel.catchFatalErrors();
-  log.info(`rodent ${VERSION} starting`, {
+  log.info(`${name} ${version} starting`, {
     event: "start",
-    version: VERSION,
+    version,
+    ...(name === "rodent" ? {} : { rodent: VERSION }),
     pid: process.pid,
     runtime: runtimeName(),
     config: loaded.file ?? "built-in defaults",
@@ -92,194 +95,55 @@ async function runInstance(input: ConfigInput, loaded: LoadedConfig, flags: Reco
     log.info("log file reopened", { event: "log-reopened", path: logger.sink.path ?? "stdout" });
   });
 
+  const instance: Instance = {
+    kernel, logger, log, input, plugins, loaded, generation: 1,
+    pidPath: resolvePidPath(undefined, input.env, config().server.pidFile),
+    lock: undefined, predecessor: takeoverTarget(), channel, address: "(not listening yet)",
+    listener: undefined, notifier: undefined, host: undefined, lastReload: undefined, lastHandover: undefined,
+    publish: () => {},
+  };
+  instance.host = new PluginHost({
+    plugins,
+    app: program(),
+    log: (tag) => logger.tagged(tag),
+    config: () => instance.loaded.config as unknown as Record<string, unknown>,
+    instance: {
+      state: () => kernel.state,
+      uptimeMs: () => kernel.uptimeMs,
+      inFlight: () => instance.listener?.inFlight() ?? 0,
+      scopes: () => kernel.root.describe(),
+      config: () => ({ hash: instance.loaded.hash, generation: instance.generation, file: instance.loaded.file ?? null, values: instance.loaded.config as unknown as Record<string, unknown>, origins: Object.fromEntries(instance.loaded.origins) }),
+    },
+    stopping: () => kernel.state === "draining" || kernel.state === "stopped",
+    fail: (reason) => void kernel.shutdown(reason, EXIT.failure),
+  });
+
   try {
-    await startInstance(kernel, logger, input, loaded, flags);
+    // Started in this order; closed in CLOSE_ORDER whatever the order here.
+    await compose(instance, [pidFilePart(), statusPart(), systemdPart(), httpPart(), pluginsPart(), handoverPart()]);
   } catch (error) {
-    // a failed start leaves nothing behind: the lock, the socket and the status record go now
-    kernel.root.runCritical("start-up failed");
+    // a failed start leaves nothing behind: what the parts and plugins acquired is released now
+    await releaseAll(kernel, ms(config().server.shutdownTimeout));
     logger.flush();
     throw error;
   }
-}
-
-async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput, first: LoadedConfig, flags: Record<string, unknown>): Promise<void> {
-  let loaded = first;
-  let generation = 1;
-  let lastReload: ReloadOutcome | undefined;
-  let lastHandover: HandoverOutcome | undefined;
-  const config = () => loaded.config;
-  const log = logger.tagged("rodent");
-  const channel = claimDaemonChannel();
-  const pidPath = resolvePidPath(flags["pid-file"] as string | undefined, input.env, config().server.pidFile);
-  const instance = kernel.root.child("instance");
-  // A restart's successor binds next to its predecessor and takes the lock over only once ready.
-  const predecessor = takeoverTarget();
-  let lock: Lock | undefined;
-  const holdLock = (taken: Lock) => {
-    lock = taken;
-    instance.defer(
-      "pid-file",
-      () => {
-        if (taken.release()) return;
-        const next = successor(pidPath);
-        if (next) log.info(`the PID file now names the successor (PID ${next}); left it to it`, { event: "handed-over", successor: next });
-        else log.warn(`the PID file ${pidPath} no longer names this process (changed by hand?); left it alone`, { event: "pid-file-changed" });
-      },
-      { critical: true },
-    );
-    instance.defer("status-file", () => removeStatus(pidPath), { critical: true });
-  };
-  if (predecessor === undefined) holdLock(takeLock(pidPath));
-  else if (successor(pidPath) !== predecessor) throw new RodentError(`cannot take over from PID ${predecessor}: the PID file ${pidPath} does not name it`);
-
-  let settings = httpSettings(loaded);
-  const startedAt = new Date().toISOString();
-  const build = { version: VERSION, commit: COMMIT, buildTime: BUILD_TIME, runtime: runtimeName() };
-  let address = "(not listening yet)";
-  let inFlight = () => 0;
-  const publish = () => {
-    if (!lock?.stillHeld()) return;
-    const error = writeStatus(pidPath, {
-      pid: process.pid, state: kernel.state, version: VERSION, runtime: build.runtime, startedAt,
-      address, logFile: logger.sink.path, configHash: loaded.hash, generation, reload: lastReload, handover: lastHandover,
-    });
-    if (error) log.warn(`cannot write the status record next to ${pidPath}: ${error.message}`, { event: "status-write-failed" });
-  };
-
-  const app = createApp({
-    settings: () => settings,
-    state: () => kernel.state,
-    build,
-    healthFields: () => ({ pid: process.pid, uptimeMs: kernel.uptimeMs, version: VERSION, config: loaded.hash, generation }),
-    access: (record) => logger.access(record),
-    error: (message, fields) => logger.tagged("http").error(message, fields),
-    debugConfig: () => ({ hash: loaded.hash, generation, file: loaded.file ?? null, config: loaded.config, origins: Object.fromEntries(loaded.origins) }),
-    debugLifecycle: () => ({ state: kernel.state, uptimeMs: kernel.uptimeMs, inFlight: inFlight(), scopes: kernel.root.describe() }),
-  });
-
-  const notifier = await createNotifier(kernel.root, log, predecessor);
-  const server = config().server;
-  // A predecessor that cannot share its port (the Node bundle) passes its listening socket on.
-  const handed = claimHandedOverListener(server.host, server.port, server.socket);
-  const listener = await startListener(
-    kernel.root.child("http"),
-    {
-      host: server.host, port: server.port, socket: server.socket && resolve(server.socket), socketMode: server.socketMode,
-      fd: inheritedListener() ?? (typeof handed === "object" ? handed.fd : undefined),
-      share: true,
-      // a socket passed on for an address the config no longer names was closed: bind the new one
-      join: predecessor !== undefined && handed !== "elsewhere",
-      idleTimeoutSec: Math.min(255, Math.max(1, Math.ceil(ms(server.idleTimeout) / 1000))),
-      requestTimeoutMs: ms(server.requestTimeout), bodyLimit: server.bodyLimit,
-      fetch: app,
-    },
-    {
-      // Handing over to a restart's successor, keep the listener open a moment longer while every
-      // response says Connection: close, so busy keep-alive clients leave cleanly instead of
-      // racing a close between two requests; the successor takes all new connections meanwhile.
-      delayMs: () => Math.max(ms(config().server.shutdownDelay), successor(pidPath) ? HANDOVER_GRACE_MS : 0),
-      log: (m, f) => logger.tagged("http").info(m, f),
-    },
-  );
-  address = listener.address;
-  inFlight = () => listener.inFlight();
-  log.info(`listening on ${address}`, { event: "listening", address });
-
-  kernel.onReload(async () => {
-    const result = await buildReload(loaded, input);
-    if (!result.applied || !result.next) {
-      lastReload = { seq: (lastReload?.seq ?? 0) + 1, applied: false, at: new Date().toISOString(), errors: result.errors };
-      log.error(`reload rejected; the running config (${loaded.hash}) stays:\n  ${result.errors.join("\n  ")}`, { event: "reload-rejected", errors: result.errors });
-    } else {
-      const next = result.next;
-      settings = httpSettings(next);
-      logger.apply({ level: next.config.server.logLevel, format: next.config.logs.format });
-      kernel.setShutdownTimeout(ms(next.config.server.shutdownTimeout));
-      loaded = next;
-      generation++;
-      lastReload = { seq: (lastReload?.seq ?? 0) + 1, applied: true, at: new Date().toISOString(), changed: result.changed, restartNeeded: result.restartNeeded };
-      log.info(`reload applied: config ${loaded.hash} (generation ${generation})${result.changed.length ? `, changed ${result.changed.join(", ")}` : ", nothing changed"}`, {
-        event: "reload-applied", config: loaded.hash, generation, changed: result.changed,
-      });
-      if (result.restartNeeded.length) {
-        log.warn(`changed keys take effect on the next restart: ${result.restartNeeded.join(", ")}`, { event: "reload-restart-needed", keys: result.restartNeeded });
-      }
-    }
-    publish();
-  });
-  kernel.onState((state, previous) => {
-    if (state !== "stopped") publish();
-    if (state === "reloading") notifier?.reloading();
-    else if (state === "ready" && previous === "reloading") notifier?.ready(`ready on ${address} (config ${loaded.hash})`);
-    else if (state === "draining") {
-      // Handed over by a restart, the service is not stopping: the successor is its main process
-      // from now on. STOPPING=1 from the main process would put the unit in deactivating.
-      const next = successor(pidPath);
-      if (next) notifier?.mainPid(next);
-      else notifier?.stopping();
-    }
-  });
-
-  if (listener.handoverFd !== undefined) {
-    // SIGUSR2 (from `rodent restart`): start the successor here and pass it the listening socket.
-    const { acceptHandovers } = await import("../daemon/handover");
-    acceptHandovers(kernel, {
-      listener: { fd: listener.handoverFd, host: server.host, port: server.port },
-      log,
-      logHint: logger.sink.path ?? "its output",
-      handedOver: () => successor(pidPath) !== undefined,
-      failed: (error) => {
-        lastHandover = { seq: (lastHandover?.seq ?? 0) + 1, at: new Date().toISOString(), error };
-        publish();
-      },
-    });
-  }
-
-  // The status record doubles as a heartbeat: refreshed every health.interval (read live).
-  let heartbeat: ReturnType<typeof setTimeout> | undefined;
-  const beat = () => {
-    publish();
-    heartbeat = setTimeout(beat, ms(config().health.interval));
-    heartbeat.unref?.();
-  };
-  instance.defer("heartbeat", () => clearTimeout(heartbeat));
-
-  if (predecessor !== undefined) {
-    // Listening and ready to serve: take the lock over in one rename, then let the old one drain.
-    holdLock(takeOverLock(pidPath, predecessor));
-    listener.promote();
-    process.kill(predecessor, signalFor("stop"));
-    log.info(`took over from PID ${predecessor}; it is draining`, { event: "took-over", predecessor });
-  }
+  acceptReloads(instance);
   kernel.ready();
   if (kernel.state !== "ready") return; // a signal arrived during start-up: the drain is under way
-  beat();
-  log.info("ready", { event: "ready", sinceExecMs: Math.round(process.uptime() * 1000), address });
-  channel?.send({ kind: "ready", pid: process.pid, address });
-  notifier?.ready(`ready on ${address} (config ${loaded.hash})`);
+  log.info("ready", { event: "ready", sinceExecMs: Math.round(process.uptime() * 1000), address: instance.address });
+  channel?.send({ kind: "ready", pid: process.pid, address: instance.address });
 }
 
-function httpSettings(loaded: LoadedConfig): HttpSettings {
-  const c = loaded.config;
-  return {
-    healthEndpoint: c.health.endpoint,
-    accessLog: c.logs.access,
-    trusted: compileTrust(c.server.trustProxy),
-    debug: c.development.enabled,
-    requestTimeoutMs: ms(c.server.requestTimeout),
-  };
+/** Closes every scope within the shutdown budget, then runs what is critical (the PID file) regardless. */
+async function releaseAll(kernel: Kernel, budgetMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([kernel.root.close("start-up failed", Date.now() + budgetMs), new Promise((r) => (timer = setTimeout(r, budgetMs)))]);
+  clearTimeout(timer);
+  kernel.root.runCritical("start-up failed");
 }
-
-const HANDOVER_GRACE_MS = 300;
 
 function takeoverTarget(): number | undefined {
   const raw = process.env[TAKEOVER_ENV];
   delete process.env[TAKEOVER_ENV];
   return raw ? Number(raw) : undefined;
-}
-
-/** The PID of the live rodent the PID file names, when that is not this process. */
-function successor(pidPath: string): number | undefined {
-  const seen = inspectPidFile(pidPath);
-  return seen.kind === "held" && seen.holder.pid !== process.pid ? seen.holder.pid : undefined;
 }

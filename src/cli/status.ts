@@ -3,34 +3,35 @@ import { readStatus } from "../instance/status";
 import { EXIT } from "../kernel/exit-codes";
 import type { Command } from "./command";
 import { findTarget, targetFlags } from "./target";
+import { program } from "../program";
 
 export const status: Command = {
   name: "status",
-  summary: "Show whether rodent is running (exit 0), stale (1) or not running (3).",
+  summary: "Show whether {name} is running (exit 0), stale (1) or not running (3).",
   flags: { ...targetFlags, json: { type: "boolean", description: "print as JSON" } },
   async run({ flags }) {
     const { pidPath, seen } = await findTarget(flags);
     const print = (text: string, data: Record<string, unknown>) =>
       process.stdout.write(flags.json ? `${JSON.stringify({ pidFile: pidPath, ...data })}\n` : `${text}\n`);
     if (seen.kind === "absent") {
-      print(`rodent is not running (no PID file at ${pidPath})`, { running: false });
+      print(`${program().name} is not running (no PID file at ${pidPath})`, { running: false });
       return EXIT.notRunning;
     }
     if (seen.kind === "stale") {
-      print(`rodent is not running, but its PID file ${pidPath} remains (${seen.why})`, { running: false, stale: true, why: seen.why });
+      print(`${program().name} is not running, but its PID file ${pidPath} remains (${seen.why})`, { running: false, stale: true, why: seen.why });
       return EXIT.failure;
     }
     if (seen.kind !== "held") return EXIT.failure;
     const pid = seen.holder.pid;
     const record = readStatus(pidPath);
     if (!record || record.pid !== pid) {
-      print(`rodent is running (PID ${pid}), state starting`, { running: true, pid, state: "starting" });
+      print(`${program().name} is running (PID ${pid}), state starting`, { running: true, pid, state: "starting" });
       return EXIT.ok;
     }
     const uptimeMs = Date.now() - Date.parse(record.startedAt);
     print(
       [
-        `rodent is running (PID ${pid})`,
+        `${program().name} is running (PID ${pid})`,
         `  state:    ${record.state}`,
         `  uptime:   ${formatUptime(uptimeMs)}`,
         `  version:  ${record.version} (${record.runtime})`,

@@ -8,6 +8,7 @@ import { EXIT } from "../kernel/exit-codes";
 import { signalFor } from "../kernel/signals";
 import type { Command } from "./command";
 import { findTarget, targetFlags, waitFor } from "./target";
+import { program } from "../program";
 
 export const stop: Command = {
   name: "stop",
@@ -26,12 +27,12 @@ export const stop: Command = {
   async run({ flags }) {
     const { pidPath, seen } = await findTarget(flags);
     if (seen.kind === "absent") {
-      process.stdout.write(`rodent is not running (no PID file at ${pidPath})\n`);
+      process.stdout.write(`${program().name} is not running (no PID file at ${pidPath})\n`);
       return EXIT.ok;
     }
     if (seen.kind === "stale") {
       removeIfUnchanged(pidPath, seen.ino);
-      process.stdout.write(`rodent is not running (${seen.why}); removed the stale PID file ${pidPath}\n`);
+      process.stdout.write(`${program().name} is not running (${seen.why}); removed the stale PID file ${pidPath}\n`);
       return EXIT.ok;
     }
     if (seen.kind !== "held") return EXIT.failure;
@@ -41,17 +42,17 @@ export const stop: Command = {
     if (readStatus(pidPath)?.state !== "draining") process.kill(pid, signalFor("stop"));
     const timeoutMs = ms((flags.timeout as string | undefined) ?? "30s");
     if (await waitFor(() => !isAlive(pid), timeoutMs)) {
-      process.stdout.write(`rodent stopped (PID ${pid}) in ${Date.now() - started} ms\n`);
+      process.stdout.write(`${program().name} stopped (PID ${pid}) in ${Date.now() - started} ms\n`);
       return EXIT.ok;
     }
     if (!flags.force) {
-      throw new RodentError(`rodent (PID ${pid}) did not exit within ${timeoutMs} ms; it may still be draining: wait, or use --force to SIGKILL it`);
+      throw new RodentError(`${program().name} (PID ${pid}) did not exit within ${timeoutMs} ms; it may still be draining: wait, or use --force to SIGKILL it`);
     }
     process.kill(pid, "SIGKILL");
     await waitFor(() => !isAlive(pid), 5000);
     removeIfUnchanged(pidPath, ino);
     removeStatus(pidPath, pid);
-    process.stdout.write(`rodent (PID ${pid}) did not exit within ${timeoutMs} ms: killed it and removed ${pidPath}\n`);
+    process.stdout.write(`${program().name} (PID ${pid}) did not exit within ${timeoutMs} ms: killed it and removed ${pidPath}\n`);
     return EXIT.ok;
   },
 };

@@ -1,8 +1,9 @@
-// Which instance a control command talks to: the PID file from --pid-file, RODENT_PID_PATH, the
+// Which instance a control command talks to: the PID file from --pid-file, <NAME>_PID_PATH, the
 // config's server.pidFile, or the default, and what is found there.
 import { loadConfig } from "../config/load";
 import { inspectPidFile, PidFileForeignError, type Inspection } from "../instance/lock";
 import { resolvePidPath } from "../instance/paths";
+import { envPrefix } from "../program";
 import type { Flag } from "./command";
 import { configFileFlag, pidFileFlag } from "./config-flags";
 
@@ -16,7 +17,7 @@ export interface Target {
 export async function findTarget(flags: Record<string, unknown>): Promise<Target> {
   const pidFlag = flags["pid-file"] as string | undefined;
   let configured: string | undefined;
-  if (!pidFlag && !process.env.RODENT_PID_PATH) {
+  if (!pidFlag && !process.env[`${envPrefix()}PID_PATH`]) {
     configured = (await loadConfig({ file: flags.config as string | undefined, env: { ...process.env }, flags: {} })).config.server.pidFile;
   }
   const pidPath = resolvePidPath(pidFlag, process.env, configured);

@@ -1,7 +1,8 @@
-// `rodent version`: what this build is.
+// `version`: what this build is: the app's name and version, and the rodent it is built on.
 import { BUILD_TIME, COMMIT, VERSION } from "../build-info";
 import { runtimeName } from "../http/adapter";
 import { EXIT } from "../kernel/exit-codes";
+import { program } from "../program";
 import type { Command } from "./command";
 
 export const version: Command = {
@@ -9,9 +10,11 @@ export const version: Command = {
   summary: "Print the version, commit, build time and runtime.",
   flags: { json: { type: "boolean", description: "print as JSON" } },
   async run({ flags }) {
-    const info = { version: VERSION, commit: COMMIT, buildTime: BUILD_TIME, runtime: runtimeName() };
+    const { name, version } = program();
+    const info = { name, version, rodent: VERSION, commit: COMMIT, buildTime: BUILD_TIME, runtime: runtimeName() };
+    const builtOn = name === "rodent" ? "" : `rodent ${VERSION}, `;
     process.stdout.write(
-      flags.json ? `${JSON.stringify(info)}\n` : `rodent ${info.version} (commit ${info.commit}, built ${info.buildTime}, ${info.runtime})\n`,
+      flags.json ? `${JSON.stringify(info)}\n` : `${name} ${version} (${builtOn}commit ${info.commit}, built ${info.buildTime}, ${info.runtime})\n`,
     );
     return EXIT.ok;
   },

@@ -5,7 +5,8 @@ import { homedir } from "node:os";
 import { resolve } from "node:path";
 import * as v from "valibot";
 import { RodentError } from "../errors";
-import { ConfigSchema, leafKeys, type Config, type LeafKind } from "./schema";
+import { envPrefix, program } from "../program";
+import { configSchema, leafKeys, type Config, type LeafKind, type Sections } from "./schema";
 
 export type Layer = Record<string, unknown>;
 
@@ -16,6 +17,8 @@ export interface ConfigInput {
   env: Record<string, string | undefined>;
   /** Flag values by key path, e.g. {"server.port": 9000}. */
   flags: Record<string, unknown>;
+  /** The app's plugin sections (top-level key → schema), validated with rodent's own. */
+  sections?: Sections;
 }
 
 export interface Problem {
@@ -52,11 +55,12 @@ export function nameFlag(key: string, flag: string): void {
   FLAG_NAMES[key] = flag;
 }
 
-/** The config file to read: explicit, else RODENT_CONFIG, else the first of the usual places. */
+/** The config file to read: explicit, else <NAME>_CONFIG, else the first of the usual places. */
 export function locateConfigFile(explicit: string | undefined, env: ConfigInput["env"]): { path?: string; explicit: boolean } {
-  const named = explicit ?? env.RODENT_CONFIG;
+  const named = explicit ?? env[`${envPrefix()}CONFIG`];
   if (named) return { path: resolve(named), explicit: true };
-  const candidates = [resolve("rodent.yml"), resolve(homedir(), ".rodent/rodent.yml"), "/etc/rodent/rodent.yml"];
+  const { name } = program();
+  const candidates = [resolve(`${name}.yml`), resolve(homedir(), `.${name}/${name}.yml`), `/etc/${name}/${name}.yml`];
   return { path: candidates.find((p) => existsSync(p)), explicit: false };
 }
 
@@ -65,7 +69,8 @@ export function locateConfigFile(explicit: string | undefined, env: ConfigInput[
  * problems when `strict`, else they are returned as warnings).
  */
 export async function loadConfig(input: ConfigInput, options: { strict?: boolean } = {}): Promise<LoadedConfig> {
-  const leaves = leafKeys();
+  const schema = configSchema(input.sections);
+  const leaves = leafKeys(schema);
   const problems: Problem[] = [];
   const warnings: Problem[] = [];
   const origins = new Map<string, string>();
@@ -74,7 +79,7 @@ export async function loadConfig(input: ConfigInput, options: { strict?: boolean
   const { path: file, explicit } = locateConfigFile(input.file, input.env);
   if (file) {
     if (!existsSync(file)) {
-      if (explicit) throw new ConfigError([{ source: file, key: "(file)", message: "no such file; check --config / RODENT_CONFIG, or run 'rodent config init'" }]);
+      if (explicit) throw new ConfigError([{ source: file, key: "(file)", message: `no such file; check --config / ${envPrefix()}CONFIG, or run '${program().name} config init'` }]);
     } else {
       let text: string;
       try {
@@ -103,13 +108,14 @@ export async function loadConfig(input: ConfigInput, options: { strict?: boolean
     }
   }
 
+  const prefix = envPrefix();
   for (const [name, raw] of Object.entries(input.env)) {
-    if (!name.startsWith("RODENT_") || raw === undefined) continue;
-    if (name === "RODENT_CONFIG" || name === "RODENT_PID_PATH" || name.startsWith("RODENT_INTERNAL_")) continue;
+    if (!name.startsWith(prefix) || raw === undefined) continue;
+    if (name === `${prefix}CONFIG` || name === `${prefix}PID_PATH` || name.startsWith("RODENT_INTERNAL_")) continue;
     const key = envKey(name, leaves);
     const source = `env ${name}`;
     if (!key) {
-      (options.strict ? problems : warnings).push({ source, key: name, message: "not a rodent setting" });
+      (options.strict ? problems : warnings).push({ source, key: name, message: `not a ${program().name} setting` });
       continue;
     }
     setPath(merged, key, coerce(raw, leaves.get(key)!));
@@ -122,7 +128,7 @@ export async function loadConfig(input: ConfigInput, options: { strict?: boolean
     origins.set(key, `flag ${FLAG_NAMES[key] ?? key}`);
   }
 
-  const result = v.safeParse(ConfigSchema, merged, { abortEarly: false });
+  const result = v.safeParse(schema, merged, { abortEarly: false });
   if (!result.success) {
     for (const issue of result.issues) {
       const key = v.getDotPath(issue) ?? "(config)";
@@ -140,9 +146,9 @@ export async function loadConfig(input: ConfigInput, options: { strict?: boolean
   return { config, origins, file: file && existsSync(file) ? file : undefined, warnings, hash: hashConfig(config) };
 }
 
-/** The env variable for a key: server.pidFile → RODENT_SERVER_PIDFILE. */
-export function envName(key: string): string {
-  return `RODENT_${key.replaceAll(".", "_").toUpperCase()}`;
+/** The env variable for a key: server.pidFile → RODENT_SERVER_PIDFILE; for app notes, jobs.every → NOTES_JOBS_EVERY. */
+export function envName(key: string, prefix: string = envPrefix()): string {
+  return `${prefix}${key.replaceAll(".", "_").replaceAll("-", "_").toUpperCase()}`;
 }
 
 function envKey(name: string, leaves: Map<string, LeafKind>): string | undefined {

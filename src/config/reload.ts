@@ -2,7 +2,7 @@
 // replaces the running one, in a single assignment, and keys that need a restart keep their values.
 import { errorText } from "../kernel/kernel";
 import { ConfigError, hashConfig, loadConfig, type ConfigInput, type LoadedConfig } from "./load";
-import { leafKeys, RESTART_KEYS } from "./schema";
+import { configSchema, leafKeys, RESTART_KEYS } from "./schema";
 
 export interface ReloadResult {
   applied: boolean;
@@ -29,7 +29,7 @@ export async function buildReload(current: LoadedConfig, input: ConfigInput): Pr
   const restartNeeded: string[] = [];
   const effective = structuredClone(loaded.config) as unknown as Record<string, Record<string, unknown>>;
   const before = current.config as unknown as Record<string, Record<string, unknown>>;
-  for (const key of leafKeys().keys()) {
+  for (const key of leafKeys(configSchema(input.sections)).keys()) {
     const [section, name] = key.split(".") as [string, string | undefined];
     const old = name === undefined ? before[section] : before[section]?.[name];
     const now = name === undefined ? effective[section] : effective[section]?.[name];

@@ -71,11 +71,29 @@ export const ConfigSchema = v.object({
 
 export type Config = v.InferOutput<typeof ConfigSchema>;
 
+/** An app's plugin sections: top-level key → the plugin's valibot object schema. */
+export type Sections = Record<string, v.GenericSchema>;
+
+/**
+ * rodent's schema with the app's plugin sections beside its own; a missing section is validated
+ * as an empty one, so its defaults apply and its required keys are reported.
+ */
+export function configSchema(sections: Sections = {}): v.GenericSchema {
+  if (Object.keys(sections).length === 0) return ConfigSchema;
+  const extra = Object.fromEntries(Object.entries(sections).map(([name, schema]) => [name, v.optional(schema, {})]));
+  return v.object({ ...ConfigSchema.entries, ...extra });
+}
+
+/** rodent's own top-level sections: names a plugin cannot take. */
+export const OWN_SECTIONS = Object.keys(ConfigSchema.entries);
+
 /** Keys whose change needs a restart; everything else applies live on reload. */
 // idleTimeout and bodyLimit are options of the listener itself (Bun.serve, node:http), fixed when it binds.
 export const RESTART_KEYS = [
   "server.host", "server.port", "server.socket", "server.socketMode", "server.pidFile", "server.daemonize",
   "server.idleTimeout", "server.bodyLimit", "logs.output", "logs.path",
+  // the /debug routes are a plugin, mounted at start-up or not at all
+  "development.enabled",
 ];
 
 export type LeafKind = "string" | "number" | "boolean" | "array";

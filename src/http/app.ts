@@ -1,6 +1,7 @@
-// The HTTP app: health, readiness, version and dev-only debug routes on Hono, behind a front door
-// that handles request ids, client identity, drain behaviour and the access log. It reads live
-// settings per request, so a reload swaps one reference and in-flight requests keep their snapshot.
+// The HTTP app: health, readiness and version on Hono, and the plugins' routes (rodent's /debug
+// among them) mounted beside them, behind a front door that handles request ids, client identity, drain
+// behaviour, the request timeout and the access log. It reads live settings per request, so a
+// reload swaps one reference and in-flight requests keep their snapshot.
 import { Hono, type Context } from "hono";
 import type { ConnEnv } from "./adapter";
 import type { AccessRecord } from "../log/logger";
@@ -10,7 +11,6 @@ export interface HttpSettings {
   healthEndpoint: string;
   accessLog: boolean;
   trusted: TrustTest;
-  debug: boolean;
   requestTimeoutMs: number;
 }
 
@@ -29,19 +29,56 @@ export interface AppContext {
   healthFields(): Record<string, unknown>;
   access(record: AccessRecord): void;
   error(message: string, fields: Record<string, unknown>): void;
-  debugConfig(): unknown;
-  debugLifecycle(): unknown;
+  /**
+   * The application's Hono apps, once every plugin started; they are mounted beside rodent's own
+   * routes then. Until it resolves, a request for any other path waits (at most the request timeout).
+   */
+  mounted: Promise<Array<Hono<any, any, any>>>;
+  /** Readiness beyond the state: undefined when nothing else is asked, else what fails (empty: ready). */
+  notReady(): Promise<Array<{ plugin: string; reason: string }>> | undefined;
+  /** Aborted when the shutdown deadline is reached: every request's signal fires then. */
+  deadline: AbortSignal;
 }
 
-/** What every handler sees as c.env: the connection, and what the front door worked out. */
-interface RequestEnv {
-  conn: ConnEnv;
-  requestId: string;
-  settings: HttpSettings;
-  /** Asked when the response is built: a request that began before the drain may end during it. */
-  draining: () => boolean;
-  /** Set by send(): the body size, for the access log. */
-  bytes: number | null;
+/**
+ * What every handler sees as c.env: the runtime's own bindings (so Hono's getConnInfo works), the
+ * connection, and what the front door worked out. The public RequestBindings type is its face.
+ */
+class RequestEnv {
+  [binding: string]: unknown;
+  /** Set by send(): the body size, for the access log; null for a response built elsewhere. */
+  bytes: number | null = null;
+  private controller: AbortController | undefined;
+  private combined: AbortSignal | undefined;
+
+  constructor(
+    readonly raw: Request,
+    readonly conn: ConnEnv,
+    readonly requestId: string,
+    readonly settings: HttpSettings,
+    /** Asked when the response is built: a request that began before the drain may end during it. */
+    readonly draining: () => boolean,
+    private readonly deadline: AbortSignal,
+  ) {
+    for (const key in conn.bindings) this[key] = conn.bindings[key];
+  }
+
+  /** Fires when the client goes away, the request times out, or the shutdown deadline is reached; made on first use. */
+  get signal(): AbortSignal {
+    if (!this.combined) {
+      this.controller = new AbortController();
+      this.combined = AbortSignal.any([this.raw.signal, this.deadline, this.controller.signal]);
+    }
+    return this.combined;
+  }
+
+  client(): { ip: string; scheme: string } {
+    return clientInfo(this.conn.peer(this.raw), this.raw.headers, this.settings.trusted, schemeOf(this.raw.url));
+  }
+
+  timedOut(): void {
+    this.controller?.abort(new Error("request timeout"));
+  }
 }
 
 type Env = { Bindings: RequestEnv };
@@ -58,17 +95,23 @@ const SANE_ID = /^[\w.:@/+=-]{1,128}$/;
  * routing itself).
  */
 export function createApp(ctx: AppContext): Handler {
-  const routes = createRoutes(ctx);
+  let routes = createRoutes(ctx, []);
+  // Until the plugins started, a path rodent does not serve waits for their routes.
+  routes.notFound(async (c) => {
+    const waited = await Promise.race([ctx.mounted.then(() => true), after(c.env.settings.requestTimeoutMs)]);
+    return waited ? routes.fetch(c.req.raw, c.env) : json(c.env, { error: "starting", status: 503, requestId: c.env.requestId }, 503);
+  });
+  void ctx.mounted.then((apps) => (routes = createRoutes(ctx, apps)), () => {});
   const draining = () => ctx.state() === "draining";
   return (request, conn) => {
     const settings = ctx.settings();
     const given = request.headers.get("x-request-id");
     const requestId = given !== null && SANE_ID.test(given) ? given : crypto.randomUUID();
-    const env: RequestEnv = { conn, requestId, settings, draining, bytes: null };
+    const env = new RequestEnv(request, conn, requestId, settings, draining, ctx.deadline);
     const url = request.url;
     const path = pathOf(url);
     if (path === settings.healthEndpoint) return health(env, ctx);
-    if (!settings.accessLog || path === "/ready") return routes.fetch(request, env);
+    if (!settings.accessLog || path === "/ready") return finish(env, routes.fetch(request, env));
     const started = performance.now();
     const logged = (response: Response) => {
       const client = clientInfo(conn.peer(request), request.headers, settings.trusted, schemeOf(url));
@@ -85,47 +128,64 @@ export function createApp(ctx: AppContext): Handler {
       });
       return response;
     };
-    const response = routes.fetch(request, env);
+    const response = finish(env, routes.fetch(request, env));
     return response instanceof Promise ? response.then(logged) : logged(response);
   };
 }
 
-function createRoutes(ctx: AppContext): Hono<Env> {
+/**
+ * A response rodent's send() did not build (an application route's) gets the request id, and
+ * Connection: close while draining; an asynchronous one is bounded by the request timeout.
+ */
+function finish(env: RequestEnv, response: Response | Promise<Response>): Response | Promise<Response> {
+  if (!(response instanceof Promise)) return env.bytes === null ? stamp(env, response) : response;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<Response>((resolve) => {
+    timer = setTimeout(() => {
+      env.timedOut();
+      resolve(json(env, { error: "request timeout", status: 503, requestId: env.requestId }, 503));
+    }, env.settings.requestTimeoutMs);
+  });
+  return Promise.race([response, late]).then((r) => {
+    clearTimeout(timer);
+    return env.bytes === null ? stamp(env, r) : r;
+  });
+}
+
+function stamp(env: RequestEnv, response: Response): Response {
+  let out = response;
+  try {
+    out.headers.set("x-request-id", env.requestId);
+  } catch {
+    // immutable headers (Response.redirect, a proxied fetch): copy once
+    out = new Response(response.body, response);
+    out.headers.set("x-request-id", env.requestId);
+  }
+  if (env.draining()) out.headers.set("connection", "close");
+  const length = out.headers.get("content-length");
+  env.bytes = length === null ? null : Number(length);
+  return out;
+}
+
+const after = (ms: number) => new Promise<false>((resolve) => setTimeout(() => resolve(false), ms));
+
+function createRoutes(ctx: AppContext, mounted: Array<Hono<any, any, any>>): Hono<Env> {
   const app = new Hono<Env>();
 
-  app.get("/ready", (c) => {
+  app.get("/ready", (c): Response | Promise<Response> => {
     const state = ctx.state();
-    return json(c.env, { status: state === "ready" ? "ready" : "not ready", state }, state === "ready" ? 200 : 503);
+    const failing = state === "ready" ? ctx.notReady() : undefined;
+    if (!failing) return json(c.env, { status: state === "ready" ? "ready" : "not ready", state }, state === "ready" ? 200 : 503);
+    return failing.then((list) =>
+      list.length === 0 ? json(c.env, { status: "ready", state }, 200) : json(c.env, { status: "not ready", state, failing: list }, 503),
+    );
   });
 
   // The build never changes: serialise it once.
   const version = JSON.stringify(ctx.build);
   app.get("/api/v1/rodent/version", (c) => send(c.env, version, 200));
 
-  const debug = new Hono<Env>();
-  debug.use(async (c, next) => (c.env.settings.debug ? next() : notFound(c)));
-  debug.get("/sleep", (c) => sleep(c));
-  debug.get("/config", (c) => json(c.env, ctx.debugConfig()));
-  debug.get("/lifecycle", (c) => json(c.env, ctx.debugLifecycle()));
-  debug.get("/request", (c) => {
-    const peer = c.env.conn.peer(c.req.raw);
-    const client = clientInfo(peer, c.req.raw.headers, c.env.settings.trusted, schemeOf(c.req.url));
-    return json(c.env, { requestId: c.env.requestId, ip: client.ip, scheme: client.scheme, peer: peer ?? null });
-  });
-  debug.get("/error", () => {
-    throw new Error("a deliberate error from /debug/error");
-  });
-  // Fatal paths on purpose, to check supervision and alerting: the process logs and shuts down (1).
-  debug.get("/crash", (c) => {
-    const kind = c.req.query("kind");
-    if (kind === "rejection") void Promise.reject(new Error("a deliberate unhandled rejection from /debug/crash"));
-    else if (kind === "exception") setTimeout(() => {
-      throw new Error("a deliberate uncaught exception from /debug/crash");
-    });
-    else return json(c.env, { error: "kind must be exception or rejection", status: 400 }, 400);
-    return json(c.env, { crashing: kind }, 202);
-  });
-  app.route("/debug", debug);
+  for (const routes of mounted) app.route("/", routes);
 
   app.notFound((c) => notFound(c));
   app.onError((error, c) => {
@@ -165,28 +225,6 @@ function pathOf(url: string): string {
   if (start < 0) return "/";
   const end = url.indexOf("?", start);
   return end < 0 ? url.slice(start) : url.slice(start, end);
-}
-
-/** GET /debug/sleep?ms=N: answers after N ms (at most 60 s), early if the client goes away. */
-async function sleep(c: Context<Env>): Promise<Response> {
-  const wanted = Number(c.req.query("ms") ?? "0");
-  if (!Number.isFinite(wanted) || wanted < 0) return json(c.env, { error: "ms must be a number of milliseconds", status: 400 }, 400);
-  const ms = Math.min(wanted, 60_000);
-  const timeoutMs = c.env.settings.requestTimeoutMs;
-  const outcome = await new Promise<"slept" | "gone" | "timeout">((resolve) => {
-    const done = (why: "slept" | "gone" | "timeout") => {
-      clearTimeout(sleepTimer);
-      clearTimeout(limitTimer);
-      c.req.raw.signal.removeEventListener("abort", onAbort);
-      resolve(why);
-    };
-    const onAbort = () => done("gone");
-    const sleepTimer = setTimeout(() => done("slept"), ms);
-    const limitTimer = setTimeout(() => done("timeout"), timeoutMs);
-    c.req.raw.signal.addEventListener("abort", onAbort);
-  });
-  if (outcome === "timeout") return json(c.env, { error: "request timeout", status: 503, requestId: c.env.requestId }, 503);
-  return json(c.env, { slept: ms, outcome });
 }
 
 const SECRET_PARAM = /^(.*(token|password|passwd|secret|key|auth|signature|session).*)$/i;

@@ -4,6 +4,7 @@ import { chmodSync, lstatSync, renameSync, unlinkSync } from "node:fs";
 import { RodentError } from "../errors";
 import { DeadlineError, type Scope } from "../kernel/scope";
 import { listen, ListenError, type Listener, type ListenOptions } from "./adapter";
+import { program } from "../program";
 
 export class ListenFailedError extends RodentError {}
 
@@ -72,7 +73,7 @@ function explain(error: ListenError, options: ListenOptions): ListenFailedError 
     EACCES: options.port < 1024 && !options.socket ? `ports below 1024 need root or CAP_NET_BIND_SERVICE: use --port 8042 or grant the capability` : "permission denied: choose another address",
     EADDRNOTAVAIL: `address ${options.host} is not available on this machine: use --host 127.0.0.1, or 0.0.0.0 for all interfaces`,
     ENOENT: "its directory does not exist: create it or choose another server.socket",
-    EJOINUNSUPPORTED: "rodent restart needs the Bun binary (Node 20 cannot share the port); stop and start the Node bundle instead",
+    EJOINUNSUPPORTED: `${program().name} restart needs the Bun binary (Node 20 cannot share the port); stop and start the Node bundle instead`,
     EFDUNSUPPORTED: "the Bun binary cannot use socket activation (Bun.serve would bind another port instead): run the Node bundle (node rodent.mjs serve) or drop the .socket unit",
   };
   return new ListenFailedError(`cannot listen on ${where}: ${fixes[error.code] ?? error.message}`);

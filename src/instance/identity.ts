@@ -2,6 +2,7 @@
 // is never mistaken for the holder (and never signalled).
 import { readFileSync, readlinkSync } from "node:fs";
 import { basename } from "node:path";
+import { program } from "../program";
 
 /** The names a rodent process goes by in a process table: the binary, the Node bundle, the script. */
 export interface ProgramIdentity {
@@ -10,14 +11,15 @@ export interface ProgramIdentity {
 
 /**
  * This program's names. Compiled, the executable is the program; under a runtime the script is.
- * "rodent", "rodent.mjs" and "main.ts" always count, so the binary, the Node bundle and a run from
- * source recognise each other.
+ * The program's name ("rodent", or an app's "notes"), its Node bundle ("notes.mjs") and "main.ts"
+ * always count, so the binary, the Node bundle and a run from source recognise each other.
  */
 export function selfIdentity(): ProgramIdentity {
   const script = programScript();
   const own = script ?? process.execPath;
-  // main.ts: rodent run from source (`bun run src/main.ts`), which the binary must recognise too
-  return { names: new Set([basename(own), "rodent", "rodent.mjs", "main.ts"]) };
+  const { name } = program();
+  // main.ts: run from source (`bun run src/main.ts`), which the binary must recognise too
+  return { names: new Set([basename(own), name, `${name}.mjs`, "main.ts"]) };
 }
 
 /**

@@ -4,16 +4,17 @@ import { closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, readFil
 import { dirname } from "node:path";
 import { RodentError } from "../errors";
 import { classify, selfIdentity, type ProgramIdentity } from "./identity";
+import { program } from "../program";
 
 export class AlreadyRunningError extends RodentError {
   constructor(readonly pid: number, path: string) {
-    super(`another instance is already running (PID: ${pid}, PID file ${path}); stop it with 'rodent stop' or use another --pid-file`);
+    super(`another instance is already running (PID: ${pid}, PID file ${path}); stop it with '${program().name} stop' or use another --pid-file`);
   }
 }
 
 export class PidFileForeignError extends RodentError {
   constructor(path: string, what: string) {
-    super(`${path} is ${what}, not a rodent PID file; it was left untouched: remove it yourself or choose another --pid-file`);
+    super(`${path} is ${what}, not a ${program().name} PID file; it was left untouched: remove it yourself or choose another --pid-file`);
   }
 }
 

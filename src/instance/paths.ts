@@ -2,21 +2,27 @@
 // for an ordinary user alike.
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { envPrefix, program } from "../program";
 
 const isRoot = () => process.getuid?.() === 0;
 
-/** --pid-file, else RODENT_PID_PATH, else server.pidFile, else the default for this user. */
+/**
+ * --pid-file, else <NAME>_PID_PATH, else server.pidFile, else the default for this user:
+ * /run/<name>/<name>.pid as root, $XDG_RUNTIME_DIR/<name>/<name>.pid, ~/.<name>/<name>.pid.
+ */
 export function resolvePidPath(flag: string | undefined, env: Record<string, string | undefined>, configured: string | undefined): string {
-  const chosen = flag ?? env.RODENT_PID_PATH ?? configured;
+  const chosen = flag ?? env[`${envPrefix()}PID_PATH`] ?? configured;
   if (chosen) return resolve(chosen);
-  if (isRoot()) return "/run/rodent/rodent.pid";
-  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, "rodent", "rodent.pid");
-  return join(homedir(), ".rodent", "rodent.pid");
+  const { name } = program();
+  if (isRoot()) return `/run/${name}/${name}.pid`;
+  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, name, `${name}.pid`);
+  return join(homedir(), `.${name}`, `${name}.pid`);
 }
 
 /** The log file when logs go to a file and no path is configured. */
 export function defaultLogPath(): string {
-  return isRoot() ? "/var/log/rodent/rodent.log" : join(homedir(), ".rodent", "rodent.log");
+  const { name } = program();
+  return isRoot() ? `/var/log/${name}/${name}.log` : join(homedir(), `.${name}`, `${name}.log`);
 }
 
 /** The live status record of the instance that holds `pidPath`. */

@@ -28,6 +28,11 @@ interface Entry {
 
 export interface ScopeOptions {
   onCleanupError?: (failure: CleanupFailure) => void;
+  /**
+   * The signal aborts when this scope itself closes (its turn in the parent's unwind), not when
+   * the parent's signal aborts: what serves requests must outlive the drain that precedes it.
+   */
+  ownTurn?: boolean;
 }
 
 export class DeadlineError extends Error {
@@ -60,7 +65,9 @@ export class Scope {
   constructor(name: string, options: ScopeOptions = {}, private readonly parent?: Scope) {
     this.name = name;
     this.onCleanupError = options.onCleanupError ?? parent?.onCleanupError ?? (() => {});
-    if (parent) {
+    if (parent && options.ownTurn) {
+      this.detachFromParent = () => parent.children.delete(this);
+    } else if (parent) {
       const onAbort = () => this.controller.abort(parent.signal.reason);
       parent.signal.addEventListener("abort", onAbort, { once: true });
       this.detachFromParent = () => {
@@ -80,9 +87,12 @@ export class Scope {
     return this.closing !== undefined;
   }
 
-  /** A child scope, closed (newest first) before this scope's own cleanups run. */
-  child(name: string): Scope {
-    const child = new Scope(name, {}, this);
+  /**
+   * A child scope, closed (newest first) before this scope's own cleanups run. Its signal aborts
+   * with this scope's, or with `ownTurn` only when the child's own close begins.
+   */
+  child(name: string, options: { ownTurn?: boolean } = {}): Scope {
+    const child = new Scope(name, { ownTurn: options.ownTurn }, this);
     if (this.closing) {
       child.close(this.signal.reason);
     } else {

@@ -9,7 +9,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   }
   let server: ReturnType<typeof Bun.serve>;
   // One env for every request: no per-request allocation on the hot path.
-  const env = { peer: (request: Request) => server.requestIP(request)?.address };
+  const env = { peer: (request: Request) => server.requestIP(request)?.address, bindings: {} as Record<string, unknown> };
   try {
     const common = {
       // A compiled binary defaults to development mode, whose error page shows the stack.
@@ -30,6 +30,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
       Bun.serve({ ...common, ...where } as Parameters<typeof Bun.serve>[0]).stop(true);
     }
     server = Bun.serve({ ...common, ...where, reusePort: shared } as Parameters<typeof Bun.serve>[0]);
+    env.bindings = { server };
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     throw new ListenError(e.code ?? "EUNKNOWN", e.message);

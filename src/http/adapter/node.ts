@@ -17,7 +17,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     fetch: async (request: Request, env: { incoming: { socket: IncomingMessage["socket"] } }) => {
       inFlight++;
       try {
-        return await options.fetch(request, { peer: () => env.incoming.socket.remoteAddress });
+        return await options.fetch(request, { peer: () => env.incoming.socket.remoteAddress, bindings: env });
       } finally {
         inFlight--;
       }

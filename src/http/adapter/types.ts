@@ -4,6 +4,11 @@
 export interface ConnEnv {
   /** The peer's IP address for a request, or undefined on a unix socket. One object per listener. */
   peer(request: Request): string | undefined;
+  /**
+   * The runtime's own fetch bindings (Bun: {server}; @hono/node-server: {incoming, outgoing}),
+   * copied into c.env so Hono's runtime helpers (getConnInfo) work on application routes.
+   */
+  bindings: Record<string, unknown>;
 }
 
 export type FetchHandler = (request: Request, env: ConnEnv) => Response | Promise<Response>;

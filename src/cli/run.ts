@@ -1,0 +1,59 @@
+// The command line: parse argv, dispatch to a command, and map every error to one line and an
+// exit code (the only place that does).
+import { claimDaemonChannel } from "../daemon/channel";
+import { RodentError, UsageError } from "../errors";
+import { EXIT } from "../kernel/exit-codes";
+import { program } from "../program";
+import { commandHelp, parseCommand, type CliApp } from "./command";
+import { COMMANDS, findCommand, mainHelp } from "./index";
+
+/** Runs `check`, then the command `argv` names for `app`, and ends the process with its exit code. */
+export function runCli(app: CliApp, argv: string[], check: () => void = () => {}): Promise<never> {
+  return Promise.resolve()
+    .then(check)
+    .then(() => main(argv, app))
+    .then(
+    (code) => process.exit(code),
+    (error) => process.exit(report(error)),
+  );
+}
+
+async function main(argv: string[], app: CliApp): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    const topic = name === "help" ? rest[0] : undefined;
+    if (topic === undefined) {
+      process.stdout.write(mainHelp());
+      return EXIT.ok;
+    }
+    const command = findCommand(topic);
+    if (!command) throw new UsageError(`unknown command '${topic}'`);
+    process.stdout.write(commandHelp(command));
+    return EXIT.ok;
+  }
+  if (name === "--version" || name === "-v") return findCommand("version")!.run({ flags: {}, positionals: [], app });
+  const command = findCommand(name);
+  if (!command) {
+    throw new UsageError(`unknown command '${name}'`, `commands: ${COMMANDS.map((c) => c.name).join(", ")}, help`);
+  }
+  const parsed = parseCommand(command, rest, app);
+  if (parsed === "help") {
+    process.stdout.write(commandHelp(command));
+    return EXIT.ok;
+  }
+  return command.run(parsed);
+}
+
+function report(error: unknown): number {
+  const { name } = program();
+  if (error instanceof UsageError) {
+    process.stderr.write(`${name}: ${error.message}\n${error.hint}\n`);
+  } else if (error instanceof RodentError) {
+    process.stderr.write(`${name}: ${error.message}\n`);
+  } else {
+    process.stderr.write(`${name}: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  claimDaemonChannel()?.send({ kind: "failed", message });
+  return error instanceof RodentError ? error.exitCode : EXIT.failure;
+}

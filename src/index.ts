@@ -1,0 +1,5 @@
+// The public API of the `rodent` package: build a service on rodent's lifecycle as one binary.
+export { rodent } from "./rodent";
+export { definePlugin } from "./plugin/define";
+export { READY_CHECK_TIMEOUT_MS } from "./plugin/host";
+export type { App, ConfigOf, InstanceView, Plugin, PluginContext, PluginLog, PluginScope, RequestBindings, RodentEnv, Started } from "./plugin/types";

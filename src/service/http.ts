@@ -1,0 +1,97 @@
+// The HTTP part: the app (rodent's routes, the plugins' once they started) behind the front door,
+// on a listener whose drain is this part's cleanup; every request's signal fires at the deadline.
+import { resolve } from "node:path";
+import { BUILD_TIME, COMMIT, VERSION } from "../build-info";
+import { ms } from "../config/duration";
+import type { LoadedConfig } from "../config/load";
+import { claimHandedOverListener } from "../daemon/channel";
+import { runtimeName } from "../http/adapter";
+import { createApp, type HttpSettings } from "../http/app";
+import { startListener } from "../http/listen";
+import { compileTrust } from "../http/trust";
+import { signalFor } from "../kernel/signals";
+import { inheritedListener } from "../systemd/activation";
+import type { Instance, Part } from "./instance";
+import { successor } from "./pid-file";
+
+/** Handing over to a restart's successor, the listener stays open this long with Connection: close. */
+const HANDOVER_GRACE_MS = 300;
+
+export function httpPart(): Part {
+  return {
+    name: "http",
+    async start(scope, instance) {
+      const { kernel, logger, host } = instance;
+      const config = () => instance.loaded.config;
+      let settings = httpSettings(instance.loaded);
+      instance.kernel.onState((state) => {
+        // a reload swaps the settings in one reference; in-flight requests keep their snapshot
+        if (state === "ready") settings = httpSettings(instance.loaded);
+      });
+      const deadline = new AbortController();
+      const app = createApp({
+        settings: () => settings,
+        state: () => kernel.state,
+        build: { version: VERSION, commit: COMMIT, buildTime: BUILD_TIME, runtime: runtimeName() },
+        healthFields: () => ({ pid: process.pid, uptimeMs: kernel.uptimeMs, version: VERSION, config: instance.loaded.hash, generation: instance.generation }),
+        access: (record) => logger.access(record),
+        error: (message, fields) => logger.tagged("http").error(message, fields),
+        mounted: host?.mounted ?? Promise.resolve([]),
+        notReady: () => (host?.asksReadiness ? host.notReady() : undefined),
+        deadline: deadline.signal,
+      });
+      const server = config().server;
+      // A predecessor that cannot share its port (the Node bundle) passes its listening socket on.
+      const handed = claimHandedOverListener(server.host, server.port, server.socket);
+      const listener = await startListener(
+        scope,
+        {
+          host: server.host, port: server.port, socket: server.socket && resolve(server.socket), socketMode: server.socketMode,
+          fd: inheritedListener() ?? (typeof handed === "object" ? handed.fd : undefined),
+          share: true,
+          // a socket passed on for an address the config no longer names was closed: bind the new one
+          join: instance.predecessor !== undefined && handed !== "elsewhere",
+          idleTimeoutSec: Math.min(255, Math.max(1, Math.ceil(ms(server.idleTimeout) / 1000))),
+          requestTimeoutMs: ms(server.requestTimeout), bodyLimit: server.bodyLimit,
+          fetch: app,
+        },
+        {
+          // Handing over to a restart's successor, keep the listener open a moment longer while every
+          // response says Connection: close, so busy keep-alive clients leave cleanly instead of
+          // racing a close between two requests; the successor takes all new connections meanwhile.
+          delayMs: () => Math.max(ms(config().server.shutdownDelay), successor(instance.pidPath) ? HANDOVER_GRACE_MS : 0),
+          log: (m, f) => logger.tagged("http").info(m, f),
+        },
+      );
+      // Deferred after the drain, so it runs first and arms the per-request signals for the deadline.
+      // They fire just after it: the drain has given up on these requests by then (exit 4), and
+      // what they still do is wasted work the handlers can now stop.
+      scope.defer("request-deadline", ({ timeLeftMs }) => {
+        if (timeLeftMs === Infinity) return;
+        setTimeout(() => deadline.abort(new Error("shutdown deadline")), timeLeftMs + 1).unref?.();
+      });
+      instance.listener = listener;
+      instance.address = listener.address;
+      instance.log.info(`listening on ${listener.address}`, { event: "listening", address: listener.address });
+    },
+    // A restart's successor that took the PID file over: move its unix socket into place and tell
+    // the old instance to drain.
+    ready(instance) {
+      const { predecessor } = instance;
+      if (predecessor === undefined) return;
+      instance.listener?.promote();
+      process.kill(predecessor, signalFor("stop"));
+      instance.log.info(`took over from PID ${predecessor}; it is draining`, { event: "took-over", predecessor });
+    },
+  };
+}
+
+export function httpSettings(loaded: LoadedConfig): HttpSettings {
+  const c = loaded.config;
+  return {
+    healthEndpoint: c.health.endpoint,
+    accessLog: c.logs.access,
+    trusted: compileTrust(c.server.trustProxy),
+    requestTimeoutMs: ms(c.server.requestTimeout),
+  };
+}
