@@ -11,7 +11,8 @@ export const debugRoutes = definePlugin({
     const dev = (config().values.development as { enabled: boolean }).enabled;
     if (!dev) return;
     const app = new Hono<RodentEnv>().basePath("/debug");
-    app.get("/sleep", (c) => sleep(c.req.query("ms"), c.env.signal).then((r) => c.json(r, r.error ? 400 : 200)));
+    // only the client's leaving ends a sleep early: it stands for a handler that ignores the deadline
+    app.get("/sleep", (c) => sleep(c.req.query("ms"), c.req.raw.signal).then((r) => c.json(r, r.error ? 400 : 200)));
     app.get("/config", (c) => {
       const { hash, generation, file, values, origins } = config();
       return c.json({ hash, generation, file, config: values, origins });

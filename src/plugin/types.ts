@@ -116,7 +116,10 @@ export interface InstanceView {
 export interface RequestBindings {
   /** The request's id: a sane X-Request-Id from the client, else a fresh UUID; echoed in the response. */
   readonly requestId: string;
-  /** Fires when the client goes away or when the shutdown deadline is reached. */
+  /**
+   * Fires when the client goes away, when the request timeout passes, or 100 ms before the
+   * shutdown deadline (so a handler that stops then still answers before the drain cuts it).
+   */
   readonly signal: AbortSignal;
   /** The client's address and scheme, believing forwarded headers only from server.trustProxy. */
   client(): { ip: string; scheme: string };

@@ -14,6 +14,9 @@ import { inheritedListener } from "../systemd/activation";
 import type { Instance, Part } from "./instance";
 import { successor } from "./pid-file";
 
+/** Requests' signals fire this long before the shutdown deadline, so their handlers can still answer. */
+export const REQUEST_DEADLINE_NOTICE_MS = 100;
+
 /** Handing over to a restart's successor, the listener stays open this long with Connection: close. */
 const HANDOVER_GRACE_MS = 300;
 
@@ -63,12 +66,11 @@ export function httpPart(): Part {
           log: (m, f) => logger.tagged("http").info(m, f),
         },
       );
-      // Deferred after the drain, so it runs first and arms the per-request signals for the deadline.
-      // They fire just after it: the drain has given up on these requests by then (exit 4), and
-      // what they still do is wasted work the handlers can now stop.
+      // Deferred after the drain, so it runs first and arms every request's signal for the deadline,
+      // a moment early: a handler that stops then still answers, and the drain can end in time.
       scope.defer("request-deadline", ({ timeLeftMs }) => {
         if (timeLeftMs === Infinity) return;
-        setTimeout(() => deadline.abort(new Error("shutdown deadline")), timeLeftMs + 1).unref?.();
+        setTimeout(() => deadline.abort(new Error("shutdown deadline")), Math.max(0, timeLeftMs - REQUEST_DEADLINE_NOTICE_MS)).unref?.();
       });
       instance.listener = listener;
       instance.address = listener.address;
