@@ -25,3 +25,8 @@ export function program(): ProgramName {
 export function envPrefix(name: string = current.name): string {
   return `${name.toUpperCase().replaceAll("-", "_")}_`;
 }
+
+/** <NAME>_PID_PATH: sets server.pidFile above the file and the other variables, below --pid-file. */
+export function pidPathVariable(): string {
+  return `${envPrefix()}PID_PATH`;
+}

@@ -1,6 +1,7 @@
 // Test helpers: spawn the compiled binary (or the Node bundle), wait on conditions, free ports,
 // temp dirs, and kill only what a test started, by PID, after each test.
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { afterAll, beforeAll } from "bun:test";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -244,4 +245,34 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, message: () => st
 
 function signalNumber(name: string): number {
   return ({ SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[name] ?? 0;
+}
+
+const MIGRATE = "/proc/sys/net/ipv4/tcp_migrate_req";
+
+/**
+ * Closing one of two SO_REUSEPORT listeners resets the connections queued on it unless the kernel
+ * migrates them (Linux 5.14+, net.ipv4.tcp_migrate_req=1); the README asks operators for the same.
+ * Call at the top of a file or describe block: sets it to 1 before its tests and restores it after.
+ * `before` is undefined where it cannot be read or set (not root, older kernel).
+ */
+export function migrateQueuedConnections(): { readonly before: string | undefined; set(value: "0" | "1"): void } {
+  let before: string | undefined;
+  const set = (value: string) => writeFileSync(MIGRATE, value);
+  beforeAll(() => {
+    try {
+      before = readFileSync(MIGRATE, "utf8").trim();
+      set("1");
+    } catch {
+      before = undefined;
+    }
+  });
+  afterAll(() => {
+    if (before !== undefined) set(before);
+  });
+  return {
+    get before() {
+      return before;
+    },
+    set,
+  };
 }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, getJson, isAlive, ROOT, runRodent, spawnRodent, startServer, tempDir, track, waitFor, type SpawnOptions } from "./helpers";
+import { freePort, getJson, isAlive, migrateQueuedConnections, ROOT, runRodent, spawnRodent, startServer, tempDir, track, waitFor, type SpawnOptions } from "./helpers";
 
 let out: string;
 let NOTES: string;
@@ -263,20 +263,7 @@ describe("the application as a Node bundle", () => {
 });
 
 describe("restart of the application binary", () => {
-  const MIGRATE = "/proc/sys/net/ipv4/tcp_migrate_req";
-  let migrateBefore: string | undefined;
-  // as test/restart.test.ts: queued connections move to the successor's listener (Linux 5.14+)
-  beforeAll(() => {
-    try {
-      migrateBefore = readFileSync(MIGRATE, "utf8").trim();
-      writeFileSync(MIGRATE, "1");
-    } catch {
-      migrateBefore = undefined;
-    }
-  });
-  afterAll(() => {
-    if (migrateBefore !== undefined) writeFileSync(MIGRATE, migrateBefore);
-  });
+  migrateQueuedConnections();
 
   test("3 restarts under steady load on an application route: zero failed requests, the plugins start anew each time", async () => {
     const dir = tempDir();

@@ -1,25 +1,10 @@
 // Zero-downtime restart and upgrade: rodent restart under steady load, with no proxy in front.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, getJson, isAlive, ROOT, runRodent, tempDir, track, waitFor } from "./helpers";
+import { freePort, getJson, isAlive, migrateQueuedConnections, ROOT, runRodent, tempDir, track, waitFor } from "./helpers";
 
-const MIGRATE = "/proc/sys/net/ipv4/tcp_migrate_req";
-let migrateBefore: string | undefined;
-
-// Closing one of two SO_REUSEPORT listeners resets the connections queued on it unless the kernel
-// migrates them (Linux 5.14+, net.ipv4.tcp_migrate_req=1). The README asks operators for the same.
-beforeAll(() => {
-  try {
-    migrateBefore = readFileSync(MIGRATE, "utf8").trim();
-    writeFileSync(MIGRATE, "1");
-  } catch {
-    migrateBefore = undefined;
-  }
-});
-afterAll(() => {
-  if (migrateBefore !== undefined) writeFileSync(MIGRATE, migrateBefore);
-});
+const migrate = migrateQueuedConnections();
 
 async function daemon(runtime: "bun" | "node", extra: string[] = []) {
   const dir = tempDir();
@@ -54,7 +39,7 @@ describe("rodent restart", () => {
   for (const runtime of ["bun", "node"] as const) {
     test(`5 restarts in a row under steady load (${runtime}): zero failed requests and zero connection errors`, async () => {
       // The Node hand-over shares one socket, so nothing depends on the kernel migrating requests.
-      if (runtime === "node" && migrateBefore !== undefined) writeFileSync(MIGRATE, "0");
+      if (runtime === "node" && migrate.before !== undefined) migrate.set("0");
       const d = await daemon(runtime);
       const wrk = Bun.spawn(["wrk", "-t1", "-c16", "-d12s", "--timeout", "5s", `${d.url}/api/v1/rodent/version`], { stdout: "pipe", stderr: "pipe" });
       track(wrk.pid);
@@ -78,7 +63,7 @@ describe("rodent restart", () => {
       expect(out).not.toContain("Non-2xx");
       expect(out).not.toContain("Socket errors");
       expect(new Set(pids).size).toBe(6);
-      if (migrateBefore !== undefined) writeFileSync(MIGRATE, "1");
+      if (migrate.before !== undefined) migrate.set("1");
     }, 120_000);
   }
 

@@ -2,7 +2,7 @@
 // sections first and then each plugin's.
 import * as v from "valibot";
 import { envName, loadConfig } from "../config/load";
-import { configSchema, leafKeys, type Sections } from "../config/schema";
+import { leaves, type Sections } from "../config/schema";
 import { envPrefix, program } from "../program";
 
 const NOTES: Record<string, string> = {
@@ -41,9 +41,7 @@ export async function defaultConfigFile(sections: Sections = {}): Promise<string
     "",
   ];
   let section = "";
-  for (const key of leafKeys(configSchema(sections)).keys()) {
-    const [top, name] = key.split(".") as [string, string | undefined];
-    const value = name === undefined ? values[top] : values[top]?.[name];
+  for (const { key, section: top, name, value } of leaves(values, sections)) {
     if (name !== undefined && top !== section) {
       out.push("", `${top}:`);
       section = top;

@@ -3,7 +3,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ConfigError, loadConfig, type ConfigInput, type LoadedConfig } from "../config/load";
-import { configSchema, leafKeys, type Sections } from "../config/schema";
+import { leaves, type Sections } from "../config/schema";
 import { UsageError, RodentError } from "../errors";
 import { inspectPidFile } from "../instance/lock";
 import { resolvePidPath } from "../instance/paths";
@@ -40,10 +40,7 @@ async function print(input: ConfigInput, flags: Record<string, unknown>): Promis
     return EXIT.ok;
   }
   const lines = [`# config ${loaded.hash} from ${loaded.file ?? "built-in defaults"}`];
-  const values = loaded.config as unknown as Record<string, Record<string, unknown>>;
-  for (const key of leafKeys(configSchema(input.sections)).keys()) {
-    const [section, name] = key.split(".") as [string, string | undefined];
-    const value = name === undefined ? values[section] : values[section]?.[name];
+  for (const { key, value } of leaves(loaded.config, input.sections)) {
     lines.push(`${key}: ${value === undefined ? "(unset)" : JSON.stringify(value)}  # ${loaded.origins.get(key)}`);
   }
   for (const w of loaded.warnings) lines.push(`# warning: ${w.source}: ${w.key}: ${w.message}`);
@@ -81,7 +78,7 @@ async function tryListen(loaded: LoadedConfig, pidFlag: string | undefined): Pro
   });
   if (!error) return undefined;
   if (error.code === "EADDRINUSE") {
-    const pidPath = resolvePidPath(pidFlag, process.env, loaded.config.server.pidFile);
+    const pidPath = resolvePidPath(loaded.config.server.pidFile, process.env);
     const seen = inspectPidFile(pidPath);
     const record = readStatus(pidPath);
     if (seen.kind === "held" && record?.pid === seen.holder.pid && record.address.endsWith(`:${port}`)) return undefined;

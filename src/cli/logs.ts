@@ -31,7 +31,7 @@ export const logs: Command = {
     const { pidPath, seen } = await findTarget(flags);
     const record = seen.kind === "held" ? readStatus(pidPath) : undefined;
     const live = seen.kind === "held" && record?.pid === seen.holder.pid ? record.logFile : undefined;
-    const path = (flags["log-file"] as string | undefined) ?? live ?? (config.logs.output === "file" ? logFilePath(config, undefined) : undefined);
+    const path = (flags["log-file"] as string | undefined) ?? live ?? (config.logs.output === "file" ? logFilePath(config) : undefined);
     if (!path) {
       process.stderr.write(`${program().name} logs go to stdout (logs.output: stdout): read them where its output goes (journalctl, docker logs), or set logs.output: file\n`);
       return EXIT.failure;

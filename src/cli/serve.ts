@@ -2,7 +2,6 @@
 // kernel unwinds it all in CLOSE_ORDER on shutdown. With -d, hand over to a detached child and
 // report whether it started.
 import { resolve } from "node:path";
-import { ms } from "../config/duration";
 import { loadConfig, type ConfigInput, type LoadedConfig } from "../config/load";
 import { claimDaemonChannel, isDaemonChild, TAKEOVER_ENV } from "../daemon/channel";
 import { supervised } from "../daemon/supervisor";
@@ -40,17 +39,17 @@ export const serve: Command = {
     const loaded = await loadConfig(input);
     const channel = claimDaemonChannel();
     if ((flags.detach || loaded.config.server.daemonize) && !channel && !isDaemonChild() && !supervised()) {
-      return detachDaemon(flags, loaded);
+      return detachDaemon(loaded);
     }
-    await runInstance(input, loaded, flags, app.plugins, (flags.detach || loaded.config.server.daemonize) && supervised());
+    await runInstance(input, loaded, app.plugins, (flags.detach || loaded.config.server.daemonize) && supervised());
     return new Promise<number>(() => {}); // the kernel ends the process
   },
 };
 
-async function detachDaemon(flags: Record<string, unknown>, loaded: LoadedConfig): Promise<number> {
-  const pidPath = resolvePidPath(flags["pid-file"] as string | undefined, process.env, loaded.config.server.pidFile);
+async function detachDaemon(loaded: LoadedConfig): Promise<number> {
+  const pidPath = resolvePidPath(loaded.config.server.pidFile, process.env);
   const asFile = { ...loaded.config, logs: { ...loaded.config.logs, output: "file" as const } };
-  const logFile = resolve(logFilePath(asFile, flags["log-file"] as string | undefined)!);
+  const logFile = resolve(logFilePath(asFile)!);
   // The child runs in "/": hand it absolute paths for everything it reads or writes.
   const args = [...process.argv.slice(2), "--pid-file", pidPath, "--log-file", logFile];
   if (loaded.file) args.push("--config", loaded.file);
@@ -62,16 +61,16 @@ async function detachDaemon(flags: Record<string, unknown>, loaded: LoadedConfig
   return EXIT.ok;
 }
 
-async function runInstance(input: ConfigInput, loaded: LoadedConfig, flags: Record<string, unknown>, plugins: Instance["plugins"], stayedInForeground: boolean): Promise<void> {
+async function runInstance(input: ConfigInput, loaded: LoadedConfig, plugins: Instance["plugins"], stayedInForeground: boolean): Promise<void> {
   const config = () => loaded.config;
-  const logFile = logFilePath(config(), flags["log-file"] as string | undefined);
+  const logFile = logFilePath(config());
   const logger = new Logger({ level: config().server.logLevel, format: config().logs.format, file: logFile });
   const { name, version } = program();
   const log = logger.tagged(name);
   const channel = claimDaemonChannel();
   const kernel = new Kernel({
     log,
-    shutdownTimeoutMs: ms(config().server.shutdownTimeout),
+    shutdownTimeoutMs: config().server.shutdownTimeout,
     exit: (code) => {
       // a no-op once "ready" was sent
       channel?.send({ kind: "failed", message: `the daemon stopped (exit ${code}) before it was ready; see ${logFile ?? "its log"}` });
@@ -97,7 +96,7 @@ async function runInstance(input: ConfigInput, loaded: LoadedConfig, flags: Reco
 
   const instance: Instance = {
     kernel, logger, log, input, plugins, loaded, generation: 1,
-    pidPath: resolvePidPath(undefined, input.env, config().server.pidFile),
+    pidPath: resolvePidPath(config().server.pidFile, input.env),
     lock: undefined, predecessor: takeoverTarget(), channel, address: "(not listening yet)",
     listener: undefined, notifier: undefined, host: undefined, lastReload: undefined, lastHandover: undefined,
     publish: () => {},
@@ -123,7 +122,7 @@ async function runInstance(input: ConfigInput, loaded: LoadedConfig, flags: Reco
     await compose(instance, [pidFilePart(), statusPart(), systemdPart(), httpPart(), pluginsPart(), handoverPart()]);
   } catch (error) {
     // a failed start leaves nothing behind: what the parts and plugins acquired is released now
-    await releaseAll(kernel, ms(config().server.shutdownTimeout));
+    await releaseAll(kernel, config().server.shutdownTimeout);
     logger.flush();
     throw error;
   }

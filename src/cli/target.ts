@@ -3,7 +3,7 @@
 import { loadConfig } from "../config/load";
 import { inspectPidFile, PidFileForeignError, type Inspection } from "../instance/lock";
 import { resolvePidPath } from "../instance/paths";
-import { envPrefix } from "../program";
+import { pidPathVariable } from "../program";
 import type { Flag } from "./command";
 import { configFileFlag, pidFileFlag } from "./config-flags";
 
@@ -15,12 +15,10 @@ export interface Target {
 }
 
 export async function findTarget(flags: Record<string, unknown>): Promise<Target> {
-  const pidFlag = flags["pid-file"] as string | undefined;
-  let configured: string | undefined;
-  if (!pidFlag && !process.env[`${envPrefix()}PID_PATH`]) {
-    configured = (await loadConfig({ file: flags.config as string | undefined, env: { ...process.env }, flags: {} })).config.server.pidFile;
-  }
-  const pidPath = resolvePidPath(pidFlag, process.env, configured);
+  // the flag and the variable make reading the config needless (and a broken one harmless)
+  const chosen = (flags["pid-file"] as string | undefined) ?? process.env[pidPathVariable()] ??
+    (await loadConfig({ file: flags.config as string | undefined, env: { ...process.env }, flags: {} })).config.server.pidFile;
+  const pidPath = resolvePidPath(chosen, process.env);
   const seen = inspectPidFile(pidPath);
   if (seen.kind === "foreign") throw new PidFileForeignError(pidPath, seen.what);
   return { pidPath, seen };

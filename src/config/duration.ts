@@ -17,3 +17,11 @@ export function ms(text: string): number {
   if (value === undefined) throw new Error(`not a duration: ${text}`);
   return value;
 }
+
+/** A duration as an operator would write it: 30000 → "30s", 90000 → "90s", 500 → "500ms". */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {
+    if (ms >= size && ms % size === 0 && (unit !== "m" || ms % 3_600_000 !== 0)) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}

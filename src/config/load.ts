@@ -5,7 +5,7 @@ import { homedir } from "node:os";
 import { resolve } from "node:path";
 import * as v from "valibot";
 import { RodentError } from "../errors";
-import { envPrefix, program } from "../program";
+import { envPrefix, pidPathVariable, program } from "../program";
 import { configSchema, leafKeys, type Config, type LeafKind, type Sections } from "./schema";
 
 export type Layer = Record<string, unknown>;
@@ -111,7 +111,7 @@ export async function loadConfig(input: ConfigInput, options: { strict?: boolean
   const prefix = envPrefix();
   for (const [name, raw] of Object.entries(input.env)) {
     if (!name.startsWith(prefix) || raw === undefined) continue;
-    if (name === `${prefix}CONFIG` || name === `${prefix}PID_PATH` || name.startsWith("RODENT_INTERNAL_")) continue;
+    if (name === `${prefix}CONFIG` || name === pidPathVariable() || name.startsWith("RODENT_INTERNAL_")) continue;
     const key = envKey(name, leaves);
     const source = `env ${name}`;
     if (!key) {
@@ -120,6 +120,13 @@ export async function loadConfig(input: ConfigInput, options: { strict?: boolean
     }
     setPath(merged, key, coerce(raw, leaves.get(key)!));
     origins.set(key, source);
+  }
+
+  // the PID file's own variable wins over <NAME>_SERVER_PIDFILE and the file: one value, one origin
+  const pidPath = input.env[pidPathVariable()];
+  if (pidPath !== undefined) {
+    setPath(merged, "server.pidFile", pidPath);
+    origins.set("server.pidFile", `env ${pidPathVariable()}`);
   }
 
   for (const [key, value] of Object.entries(input.flags)) {

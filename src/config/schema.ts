@@ -1,11 +1,17 @@
 // The config's shape, defaults and types: the single source of truth for file, env, flags and docs.
 import * as v from "valibot";
-import { parseDuration } from "./duration";
+import { formatDuration, parseDuration } from "./duration";
 
+/** Marks a leaf as a duration, for the env reader and for printing it back as written. */
+const DURATION = { kind: "duration" } as const;
+
+/** A duration as operators write it ("30s", "500ms"), in milliseconds once validated. */
 const duration = (what: string) =>
   v.pipe(
     v.string(),
     v.check((s) => parseDuration(s) !== undefined, `${what}: expected a duration like 30s or 500ms`),
+    v.transform((s) => parseDuration(s)!),
+    v.metadata(DURATION),
   );
 
 const port = v.pipe(
@@ -96,7 +102,7 @@ export const RESTART_KEYS = [
   "development.enabled",
 ];
 
-export type LeafKind = "string" | "number" | "boolean" | "array";
+export type LeafKind = "string" | "number" | "boolean" | "array" | "duration";
 
 /**
  * Every leaf key of the schema with its kind, e.g. ["server.port", "number"]. Env variables and
@@ -110,11 +116,38 @@ export function leafKeys(schema: v.GenericSchema = ConfigSchema, prefix = ""): M
     const path = prefix + key;
     if (inner.type === "object") {
       for (const [k, kind] of leafKeys(inner, `${path}.`)) out.set(k, kind);
+    } else if (isDuration(child)) {
+      out.set(path, "duration");
     } else {
       out.set(path, inner.type === "picklist" ? "string" : (inner.type as LeafKind));
     }
   }
   return out;
+}
+
+/** One leaf of a validated config: its key path, section and name, and its value as an operator writes it. */
+export interface Leaf {
+  key: string;
+  section: string;
+  name: string | undefined;
+  /** Durations back in the form they are written in ("30s"); undefined when unset. */
+  value: unknown;
+}
+
+/** Every leaf of `config` (rodent's sections, then `sections`), in schema order. */
+export function leaves(config: object, sections?: Sections): Leaf[] {
+  const values = config as Record<string, Record<string, unknown> | undefined>;
+  return [...leafKeys(configSchema(sections))].map(([key, kind]) => {
+    const [section, name] = key.split(".") as [string, string | undefined];
+    const value = name === undefined ? values[section] : values[section]?.[name];
+    return { key, section, name, value: kind === "duration" && typeof value === "number" ? formatDuration(value) : value };
+  });
+}
+
+function isDuration(schema: v.GenericSchema): boolean {
+  let s = schema as v.GenericSchema & { wrapped?: v.GenericSchema; pipe?: Array<{ type: string; metadata?: unknown }> };
+  while (s.wrapped) s = s.wrapped as typeof s;
+  return s.pipe?.some((item) => item.type === "metadata" && item.metadata === DURATION) ?? false;
 }
 
 function unwrap(schema: v.GenericSchema): v.GenericSchema {

@@ -2,16 +2,16 @@
 // for an ordinary user alike.
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { envPrefix, program } from "../program";
+import { program } from "../program";
 
 const isRoot = () => process.getuid?.() === 0;
 
 /**
- * --pid-file, else <NAME>_PID_PATH, else server.pidFile, else the default for this user:
- * /run/<name>/<name>.pid as root, $XDG_RUNTIME_DIR/<name>/<name>.pid, ~/.<name>/<name>.pid.
+ * The PID file: `chosen` (server.pidFile, which --pid-file and <NAME>_PID_PATH set, in that
+ * order) made absolute, else the default for this user: /run/<name>/<name>.pid as root,
+ * $XDG_RUNTIME_DIR/<name>/<name>.pid, ~/.<name>/<name>.pid.
  */
-export function resolvePidPath(flag: string | undefined, env: Record<string, string | undefined>, configured: string | undefined): string {
-  const chosen = flag ?? env[`${envPrefix()}PID_PATH`] ?? configured;
+export function resolvePidPath(chosen: string | undefined, env: Record<string, string | undefined>): string {
   if (chosen) return resolve(chosen);
   const { name } = program();
   if (isRoot()) return `/run/${name}/${name}.pid`;

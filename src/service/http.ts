@@ -2,7 +2,6 @@
 // on a listener whose drain is this part's cleanup; every request's signal fires at the deadline.
 import { resolve } from "node:path";
 import { BUILD_TIME, COMMIT, VERSION } from "../build-info";
-import { ms } from "../config/duration";
 import type { LoadedConfig } from "../config/load";
 import { claimHandedOverListener } from "../daemon/channel";
 import { runtimeName } from "../http/adapter";
@@ -54,15 +53,15 @@ export function httpPart(): Part {
           share: true,
           // a socket passed on for an address the config no longer names was closed: bind the new one
           join: instance.predecessor !== undefined && handed !== "elsewhere",
-          idleTimeoutSec: Math.min(255, Math.max(1, Math.ceil(ms(server.idleTimeout) / 1000))),
-          requestTimeoutMs: ms(server.requestTimeout), bodyLimit: server.bodyLimit,
+          idleTimeoutSec: Math.min(255, Math.max(1, Math.ceil(server.idleTimeout / 1000))),
+          requestTimeoutMs: server.requestTimeout, bodyLimit: server.bodyLimit,
           fetch: app,
         },
         {
           // Handing over to a restart's successor, keep the listener open a moment longer while every
           // response says Connection: close, so busy keep-alive clients leave cleanly instead of
           // racing a close between two requests; the successor takes all new connections meanwhile.
-          delayMs: () => Math.max(ms(config().server.shutdownDelay), successor(instance.pidPath) ? HANDOVER_GRACE_MS : 0),
+          delayMs: () => Math.max(config().server.shutdownDelay, successor(instance.pidPath) ? HANDOVER_GRACE_MS : 0),
           log: (m, f) => logger.tagged("http").info(m, f),
         },
       );
@@ -94,6 +93,6 @@ export function httpSettings(loaded: LoadedConfig): HttpSettings {
     healthEndpoint: c.health.endpoint,
     accessLog: c.logs.access,
     trusted: compileTrust(c.server.trustProxy),
-    requestTimeoutMs: ms(c.server.requestTimeout),
+    requestTimeoutMs: c.server.requestTimeout,
   };
 }

@@ -1,6 +1,5 @@
 // Reload for the whole instance: every section (rodent's and the plugins') is validated first, the
 // plugins' reload hooks may still refuse, and only then is the config swapped in one assignment.
-import { ms } from "../config/duration";
 import { buildReload } from "../config/reload";
 import type { Instance } from "./instance";
 
@@ -20,7 +19,7 @@ export function acceptReloads(instance: Instance): void {
     } else {
       const next = result.next;
       logger.apply({ level: next.config.server.logLevel, format: next.config.logs.format });
-      kernel.setShutdownTimeout(ms(next.config.server.shutdownTimeout));
+      kernel.setShutdownTimeout(next.config.server.shutdownTimeout);
       instance.loaded = next;
       instance.generation++;
       instance.lastReload = { seq, applied: true, at, changed: result.changed, restartNeeded: result.restartNeeded };

@@ -1,6 +1,5 @@
 // The status record part: the live record beside the PID file, rewritten on every state change
 // and reload and refreshed every health.interval as a heartbeat; removed before the PID file.
-import { ms } from "../config/duration";
 import { runtimeName } from "../http/adapter";
 import { removeStatus, writeStatus } from "../instance/status";
 import type { Scope } from "../kernel/scope";
@@ -38,7 +37,7 @@ export function statusPart(): Part {
       // The record doubles as a heartbeat: refreshed every health.interval (read live).
       const beat = () => {
         instance.publish();
-        heartbeat = setTimeout(beat, ms(instance.loaded.config.health.interval));
+        heartbeat = setTimeout(beat, instance.loaded.config.health.interval);
         heartbeat.unref?.();
       };
       instance.kernel.onState((state, previous) => {

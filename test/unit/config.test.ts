@@ -42,7 +42,8 @@ describe("config loading", () => {
     const { config, origins } = await loadConfig({ file: none, env: {}, flags: {} });
     expect(config.server.port).toBe(8042);
     expect(config.server.host).toBe("127.0.0.1");
-    expect(config.server.shutdownTimeout).toBe("30s");
+    // durations are milliseconds once validated: no component parses them again
+    expect(config.server.shutdownTimeout).toBe(30_000);
     expect(config.health.endpoint).toBe("/health");
     expect(origins.get("server.port")).toBe("default");
   });
