@@ -42,6 +42,24 @@ describe("an application built on rodent", () => {
     expect((await fetch(`${s.url}/nothing-here`)).status).toBe(404);
   });
 
+  test("its routes are behind rodent's front door: request timeout, body limit, proxy trust, Connection: close while draining", async () => {
+    const s = await startServer([], notes({ env: { NOTES_SERVER_REQUESTTIMEOUT: "300ms", NOTES_SERVER_BODYLIMIT: "1000", NOTES_SERVER_SHUTDOWNDELAY: "2s" } }));
+    const slow = await fetch(`${s.url}/slow?ms=2000`);
+    expect(slow.status).toBe(503);
+    expect(await slow.json()).toMatchObject({ error: "request timeout", status: 503 });
+    expect((await fetch(`${s.url}/notes`, { method: "POST", body: "x".repeat(5000) })).status).toBe(413);
+    expect((await fetch(`${s.url}/notes`, { method: "POST", body: "small" })).status).toBe(201);
+    // loopback is a trusted proxy by default: its X-Forwarded-For names the client
+    expect(await getJson(`${s.url}/client`, { headers: { "x-forwarded-for": "198.51.100.7", "x-forwarded-proto": "https" } })).toEqual({ ip: "198.51.100.7", scheme: "https" });
+    s.signal("SIGTERM");
+    await s.waitForOutput(/server.shutdownDelay/);
+    const draining = await fetch(`${s.url}/notes`);
+    expect(draining.status).toBe(200);
+    expect(draining.headers.get("connection")).toBe("close");
+    expect(draining.headers.get("x-request-id")).toBeTruthy();
+    expect(await s.exited()).toBe(0);
+  });
+
   test("a request in flight at SIGTERM completes; only then the worker is aborted and awaited, and the store closed", async () => {
     const dir = tempDir();
     const events = join(dir, "events.log");
@@ -296,4 +314,24 @@ describe("restart of the application binary", () => {
     expect(log.match(/"msg":"jobs started"/g)?.length).toBe(4);
     expect((await runRodent(["stop", "--pid-file", pidFile], notes({ env }))).code).toBe(0);
   }, 90_000);
+});
+
+describe("the README's example", () => {
+  test("is test/fixtures/readme-example.ts, under 40 lines, and builds into a service that answers", async () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const block = /## Build your own service on rodent[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    const example = readFileSync(join(ROOT, "test/fixtures/readme-example.ts"), "utf8");
+    expect(block).toBe(example);
+    expect(example.trim().split("\n").length).toBeLessThan(40);
+    const build = Bun.spawnSync(["bun", "build.ts", "--entry", "test/fixtures/readme-example.ts", "--name", "notes", "--out-dir", join(out, "example"), "--no-node"], {
+      cwd: ROOT,
+      env: { ...process.env, PATH: `${join(ROOT, "node_modules/.bin")}:${process.env.PATH}` },
+    });
+    expect(build.exitCode).toBe(0);
+    const asExample = (cmd: string[]) => [join(out, "example", "notes"), ...cmd.slice(1)];
+    const s = await startServer([], { wrap: asExample });
+    expect(await getJson(`${s.url}/notes`)).toEqual({ greeting: "hello", notes: ["first"] });
+    s.signal("SIGTERM");
+    expect(await s.exited()).toBe(0);
+  }, 60_000);
 });
