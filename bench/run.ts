@@ -11,16 +11,22 @@ const ROOT = resolve(import.meta.dir, "..");
 const OUT = join(ROOT, "bench", "out");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
-const ONLY = new Set((process.env.BENCH_ONLY ?? "startup,throughput,costs,latency,lifecycle").split(","));
+const ONLY = new Set((process.env.BENCH_ONLY ?? "startup,throughput,kit,costs,latency,lifecycle").split(","));
 const work = mkdtempSync(join(tmpdir(), "rodent-bench-"));
 
-type Target = { name: string; cmd: (port: number, dir: string) => string[] };
+type Target = { name: string; cmd: (port: number, dir: string) => string[]; path?: string; env?: Record<string, string> };
 
 const targets = {
   bare: { name: "bare Bun.serve", cmd: (port) => [join(OUT, "bare"), "--port", String(port)] },
   hono: { name: "Hono on Bun.serve", cmd: (port) => [join(OUT, "hono"), "--port", String(port)] },
   rodent: { name: "rodent (access log off)", cmd: (port, dir) => [join(ROOT, "dist/rodent"), "serve", "--port", String(port), "--pid-file", join(dir, "r.pid")] },
   rodentLog: { name: "rodent (access log to file)", cmd: (port, dir) => [join(ROOT, "dist/rodent"), "serve", "--port", String(port), "--pid-file", join(dir, "r.pid"), "--log-file", join(dir, "r.log")] },
+  kit: {
+    name: "an app route through the kit (access log off)",
+    cmd: (port, dir) => [join(OUT, "benchapp"), "serve", "--port", String(port), "--pid-file", join(dir, "b.pid")],
+    path: "/api/v1/app/version",
+    env: { BENCHAPP_LOGS_ACCESS: "false" },
+  },
   node: { name: "rodent on Node (@hono/node-server)", cmd: (port, dir) => ["node", join(ROOT, "dist/rodent.mjs"), "serve", "--port", String(port), "--pid-file", join(dir, "r.pid")] },
   // the cost ladder: bare Bun.serve plus one thing rodent does per request
   costNothing: { name: "bare + nothing", cmd: (port) => [join(OUT, "costs"), "--port", String(port), "--add", "nothing"] },
@@ -38,6 +44,7 @@ async function main(): Promise<void> {
   await $`bun build ${join(ROOT, "bench/baselines/bare.ts")} --compile --minify --outfile ${join(OUT, "bare")}`.quiet();
   await $`bun build ${join(ROOT, "bench/baselines/hono.ts")} --compile --minify --outfile ${join(OUT, "hono")}`.quiet();
   await $`bun build ${join(ROOT, "bench/baselines/costs.ts")} --compile --minify --outfile ${join(OUT, "costs")}`.quiet();
+  await $`bun ${join(ROOT, "build.ts")} --entry ${join(ROOT, "bench/baselines/kitapp.ts")} --name benchapp --out-dir ${OUT} --no-node`.cwd(ROOT).quiet();
   const haveWrk = (await $`which wrk`.nothrow().quiet()).exitCode === 0;
   if (!haveWrk) throw new Error("wrk is needed for the load figures: apt-get install wrk");
 
@@ -82,6 +89,14 @@ async function main(): Promise<void> {
   row("  of which private (RssAnon, MiB)", fmt(idleAnon.rodent, 1), fmt(idleAnon.bare, 1), ratio(idleAnon.rodent, idleAnon.bare), "");
   row("RSS after the load (MiB)", fmt(loaded.rodentLog, 1), fmt(loaded.bare, 1), ratio(loaded.rodentLog, loaded.bare), "");
 
+  }
+  if (ONLY.has("kit")) {
+  console.error("an application route through the kit…");
+  // The same pre-serialised JSON: rodent's own route, and an app's Hono route mounted by a plugin.
+  const kit = await alternate(["rodent", "kit"], (t) => measureThroughput(t));
+  const cpu = mapValues(kit, (v) => v.map((x) => x.cpuUsPerRequest));
+  results.kitCpuUsPerRequest = cpu;
+  row("server CPU per request, an app route mounted through the kit (µs)", fmt(cpu.kit, 2), fmt(cpu.rodent, 2) + " (rodent's own route)", ratio(cpu.rodent, cpu.kit), "≥ 0.97× rodent's own route");
   }
   if (ONLY.has("costs")) {
   console.error("the cost ladder…");
@@ -159,7 +174,8 @@ async function launch(t: keyof typeof targets, extra: string[] = [], env: Record
   const dir = mkdtempSync(join(work, "run-"));
   const cmd = [...targets[t].cmd(port, dir), ...extra];
   const offEnv = t === "rodent" || t === "node" ? ENV_OFF : {};
-  const proc = Bun.spawn(cmd, { env: { ...process.env, HOME: dir, ...offEnv, ...env }, stdout: "pipe", stderr: "inherit" });
+  const target: Target = targets[t];
+  const proc = Bun.spawn(cmd, { env: { ...process.env, HOME: dir, ...offEnv, ...target.env, ...env }, stdout: "pipe", stderr: "inherit" });
   const p: Proc = { proc, port, url: `http://127.0.0.1:${port}`, dir, lines: [], onLine: new Set() };
   void (async () => {
     let buffer = "";
@@ -213,7 +229,8 @@ async function measureThroughput(t: keyof typeof targets): Promise<{ rps: number
   const idleRssMiB = rss(p.proc.pid);
   const idleAnonMiB = rss(p.proc.pid, "RssAnon");
   const cpuBefore = cpuSeconds(p.proc.pid);
-  const out = await $`wrk -t1 -c32 -d${LOAD_SECONDS}s ${p.url}/api/v1/rodent/version`.quiet().text();
+  const path = (targets[t] as Target).path ?? "/api/v1/rodent/version";
+  const out = await $`wrk -t1 -c32 -d${LOAD_SECONDS}s ${p.url}${path}`.quiet().text();
   const cpuAfter = cpuSeconds(p.proc.pid);
   const loadedRssMiB = rss(p.proc.pid);
   await stop(p);
