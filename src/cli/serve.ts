@@ -98,7 +98,7 @@ async function runInstance(input: ConfigInput, loaded: LoadedConfig, plugins: In
     kernel, logger, log, input, plugins, loaded, generation: 1,
     pidPath: resolvePidPath(config().server.pidFile, input.env),
     lock: undefined, predecessor: takeoverTarget(), channel, address: "(not listening yet)",
-    listener: undefined, notifier: undefined, host: undefined, lastReload: undefined, lastHandover: undefined,
+    listener: undefined, host: undefined, lastReload: undefined, lastHandover: undefined,
     publish: () => {},
   };
   instance.host = new PluginHost({

@@ -18,10 +18,9 @@ export function ms(text: string): number {
   return value;
 }
 
-/** A duration as an operator would write it: 30000 → "30s", 90000 → "90s", 500 → "500ms". */
+/** A duration as an operator would write it: 30000 → "30s", 60000 → "60s", 3600000 → "1h", 500 → "500ms". */
 export function formatDuration(ms: number): string {
-  for (const [unit, size] of [["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {
-    if (ms >= size && ms % size === 0 && (unit !== "m" || ms % 3_600_000 !== 0)) return `${ms / size}${unit}`;
-  }
+  if (ms > 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
   return `${ms}ms`;
 }

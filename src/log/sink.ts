@@ -2,6 +2,7 @@
 // synchronously on exit, reopened at its path on SIGUSR1. A write failure never throws into the caller.
 import { closeSync, constants, fstatSync, openSync, writeSync } from "node:fs";
 import { RodentError } from "../errors";
+import { program } from "../program";
 
 const FLUSH_AT = 64 * 1024;
 const FLUSH_EVERY_MS = 25;
@@ -84,7 +85,7 @@ export class LogSink {
       data = "";
       this.broken = true;
       process.stderr.write(
-        `rodent: cannot write the log ${this.path ?? "stdout"} (${code ?? error}); log lines are dropped until it is reopened (SIGUSR1)\n`,
+        `${program().name}: cannot write the log ${this.path ?? "stdout"} (${code ?? error}); log lines are dropped until it is reopened (SIGUSR1)\n`,
       );
     }
   }

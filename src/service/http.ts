@@ -9,6 +9,7 @@ import { createApp, type HttpSettings } from "../http/app";
 import { startListener } from "../http/listen";
 import { compileTrust } from "../http/trust";
 import { signalFor } from "../kernel/signals";
+import { program } from "../program";
 import { inheritedListener } from "../systemd/activation";
 import type { Instance, Part } from "./instance";
 import { successor } from "./pid-file";
@@ -35,7 +36,7 @@ export function httpPart(): Part {
         settings: () => settings,
         state: () => kernel.state,
         build: { version: VERSION, commit: COMMIT, buildTime: BUILD_TIME, runtime: runtimeName() },
-        healthFields: () => ({ pid: process.pid, uptimeMs: kernel.uptimeMs, version: VERSION, config: instance.loaded.hash, generation: instance.generation }),
+        healthFields: () => ({ pid: process.pid, uptimeMs: kernel.uptimeMs, version: program().version, config: instance.loaded.hash, generation: instance.generation }),
         access: (record) => logger.access(record),
         error: (message, fields) => logger.tagged("http").error(message, fields),
         mounted: host?.mounted ?? Promise.resolve([]),

@@ -10,7 +10,6 @@ import type { Scope } from "../kernel/scope";
 import type { Log, Logger } from "../log/logger";
 import type { PluginHost } from "../plugin/host";
 import type { Plugin } from "../plugin/types";
-import type { Notifier } from "../systemd/notify";
 
 /**
  * The close order, first to last: the hand-over stops, the HTTP listener drains, the app's plugins
@@ -51,7 +50,6 @@ export interface Instance {
   readonly channel: DaemonChannel | undefined;
   address: string;
   listener: ServingListener | undefined;
-  notifier: Notifier | undefined;
   host: PluginHost | undefined;
   lastReload: ReloadOutcome | undefined;
   lastHandover: HandoverOutcome | undefined;

@@ -10,7 +10,6 @@ export function systemdPart(): Part {
     async start(scope, instance) {
       const { kernel, log, pidPath } = instance;
       const notifier = await createNotifier(scope, log, instance.predecessor);
-      instance.notifier = notifier;
       if (!notifier) return;
       const status = () => `ready on ${instance.address} (config ${instance.loaded.hash})`;
       kernel.onState((state) => {

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseDuration } from "../../src/config/duration";
+import { formatDuration, parseDuration } from "../../src/config/duration";
 import { ConfigError, envName, loadConfig } from "../../src/config/load";
 import { buildReload } from "../../src/config/reload";
 import { leafKeys } from "../../src/config/schema";
@@ -27,6 +27,8 @@ describe("durations", () => {
   test("accept ms, s, m, h and decimals", async () => {
     expect(parseDuration("500ms")).toBe(500);
     expect(parseDuration("30s")).toBe(30_000);
+    // printed back the way an operator writes it
+    expect([30_000, 60_000, 3_600_000, 500, 0].map(formatDuration)).toEqual(["30s", "60s", "1h", "500ms", "0s"]);
     expect(parseDuration("1.5s")).toBe(1500);
     expect(parseDuration("2m")).toBe(120_000);
     expect(parseDuration("1h")).toBe(3_600_000);
