@@ -104,6 +104,23 @@ describe("an application built on rodent", () => {
     expect(existsSync(join(dir, "notes.pid"))).toBe(false);
   });
 
+  test("a worker that overruns the shutdown deadline is named and the exit is 4; a cleanup that throws is named, the rest still run, exit 1", async () => {
+    const dir = tempDir();
+    const events = join(dir, "events.log");
+    const stubborn = await startServer(["--shutdown-timeout", "1s"], notes({ env: { HOME: dir, NOTES_JOBS_IGNOREABORT: "true", NOTES_STORE_EVENTS: events } }));
+    stubborn.signal("SIGTERM");
+    expect(await stubborn.exited()).toBe(4);
+    expect(stubborn.output()).toMatch(/shutdown deadline of 1000 ms passed; abandoning: .*jobs workers\/worker ticker/);
+    expect(existsSync(stubborn.pidFile)).toBe(false);
+
+    const failing = await startServer([], notes({ env: { NOTES_STORE_FAILCLOSE: "true", NOTES_STORE_EVENTS: events } }));
+    failing.signal("SIGTERM");
+    expect(await failing.exited()).toBe(1);
+    expect(failing.output()).toMatch(/"msg":"cleanup failed".*"scope":"store","cleanup":"index","error":"index corrupt"/);
+    // registered before the failing one, the store still closed
+    expect(lines(events).at(-1)).toBe("store closed (in time)");
+  });
+
   test("a start that blocks holds /ready at 503 while the listener answers; ready once it returns", async () => {
     const dir = tempDir();
     const gate = join(dir, "gate");

@@ -107,7 +107,8 @@ export class PluginHost {
   private context(plugin: Plugin<any>, scope: Scope): PluginContext<any> {
     const { options } = this;
     const log = options.log(plugin.name);
-    const workers = scope.child("workers");
+    // named after the plugin: a worker that overruns the deadline is reported as "<plugin> workers/worker <name>"
+    const workers = scope.child(`${plugin.name} workers`);
     return {
       scope: { defer: (name, cleanup) => scope.defer(name, cleanup), signal: scope.signal },
       signal: scope.signal,
