@@ -18,7 +18,7 @@ export const debugRoutes = definePlugin({
       return c.json({ hash, generation, file, config: values, origins });
     });
     app.get("/lifecycle", (c) => c.json({ state: ctx.instance.state(), uptimeMs: ctx.instance.uptimeMs(), inFlight: ctx.instance.inFlight(), scopes: ctx.instance.scopes() }));
-    app.get("/request", (c) => c.json({ requestId: c.env.requestId, ...c.env.client() }));
+    app.get("/request", (c) => c.json({ requestId: c.env.requestId, ...c.env.client(), peer: c.env.peer ?? null }));
     app.get("/error", () => {
       throw new Error("a deliberate error from /debug/error");
     });

@@ -72,8 +72,12 @@ class RequestEnv {
     return this.combined;
   }
 
+  get peer(): string | undefined {
+    return this.conn.peer(this.raw);
+  }
+
   client(): { ip: string; scheme: string } {
-    return clientInfo(this.conn.peer(this.raw), this.raw.headers, this.settings.trusted, schemeOf(this.raw.url));
+    return clientInfo(this.peer, this.raw.headers, this.settings.trusted, schemeOf(this.raw.url));
   }
 
   timedOut(): void {

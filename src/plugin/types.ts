@@ -121,6 +121,8 @@ export interface RequestBindings {
    * shutdown deadline (so a handler that stops then still answers before the drain cuts it).
    */
   readonly signal: AbortSignal;
+  /** The peer's address as the request arrived ("unix" on a unix socket), before proxy trust; undefined once unknown. */
+  readonly peer: string | undefined;
   /** The client's address and scheme, believing forwarded headers only from server.trustProxy. */
   client(): { ip: string; scheme: string };
 }
