@@ -15,7 +15,7 @@ import { PluginHost } from "../plugin/host";
 import { program } from "../program";
 import { compose, type Instance } from "../service/instance";
 import { handoverPart } from "../service/handover";
-import { httpPart } from "../service/http";
+import { httpPart, httpSettings } from "../service/http";
 import { pidFilePart } from "../service/pid-file";
 import { pluginsPart } from "../service/plugins";
 import { acceptReloads } from "../service/reload";
@@ -95,7 +95,7 @@ async function runInstance(input: ConfigInput, loaded: LoadedConfig, plugins: In
   });
 
   const instance: Instance = {
-    kernel, logger, log, input, plugins, loaded, generation: 1,
+    kernel, logger, log, input, plugins, loaded, settings: httpSettings(loaded), generation: 1,
     pidPath: resolvePidPath(config().server.pidFile, input.env),
     lock: undefined, predecessor: takeoverTarget(), channel, address: "(not listening yet)",
     listener: undefined, host: undefined, lastReload: undefined, lastHandover: undefined,

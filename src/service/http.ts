@@ -26,14 +26,10 @@ export function httpPart(): Part {
     async start(scope, instance) {
       const { kernel, logger, host } = instance;
       const config = () => instance.loaded.config;
-      let settings = httpSettings(instance.loaded);
-      instance.kernel.onState((state) => {
-        // a reload swaps the settings in one reference; in-flight requests keep their snapshot
-        if (state === "ready") settings = httpSettings(instance.loaded);
-      });
       const deadline = new AbortController();
       const app = createApp({
-        settings: () => settings,
+        // a reload swaps the settings in one reference; in-flight requests keep their snapshot
+        settings: () => instance.settings,
         state: () => kernel.state,
         build: { version: VERSION, commit: COMMIT, buildTime: BUILD_TIME, runtime: runtimeName() },
         healthFields: () => ({ pid: process.pid, uptimeMs: kernel.uptimeMs, version: program().version, config: instance.loaded.hash, generation: instance.generation }),

@@ -2,6 +2,7 @@
 // its own scope, started in order and closed in the one order CLOSE_ORDER lists.
 import type { ConfigInput, LoadedConfig } from "../config/load";
 import type { DaemonChannel } from "../daemon/channel";
+import type { HttpSettings } from "../http/app";
 import type { ServingListener } from "../http/listen";
 import type { Lock } from "../instance/lock";
 import type { HandoverOutcome, ReloadOutcome } from "../instance/status";
@@ -41,6 +42,8 @@ export interface Instance {
   readonly plugins: readonly Plugin<any>[];
   /** The config in effect; a reload replaces it whole. */
   loaded: LoadedConfig;
+  /** What the front door reads per request, compiled from `loaded`; a reload replaces it with it. */
+  settings: HttpSettings;
   generation: number;
   readonly pidPath: string;
   /** The PID file, once this process holds it (a restart's successor takes it over when ready). */

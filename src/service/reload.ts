@@ -1,27 +1,23 @@
 // Reload for the whole instance: every section (rodent's and the plugins') is validated first, the
 // plugins' reload hooks may still refuse, and only then is the config swapped in one assignment.
-import { buildReload } from "../config/reload";
+import { buildReload, type ReloadResult } from "../config/reload";
+import { errorText } from "../kernel/kernel";
+import { httpSettings } from "./http";
 import type { Instance } from "./instance";
 
 /** Makes SIGHUP (and `reload`) reload the config; the outcome lands in the status record. */
 export function acceptReloads(instance: Instance): void {
-  const { kernel, log, logger } = instance;
+  const { kernel, log } = instance;
   kernel.onReload(async () => {
     const previous = instance.loaded;
-    const result = await buildReload(previous, instance.input);
-    const refused = result.next && instance.host ? await instance.host.reload(result.next.config, previous.config) : undefined;
+    const result = await attempt(instance);
     const seq = (instance.lastReload?.seq ?? 0) + 1;
     const at = new Date().toISOString();
-    if (!result.next || refused) {
-      const errors = refused ? [refused] : result.errors;
-      instance.lastReload = { seq, applied: false, at, errors };
-      log.error(`reload rejected; the running config (${previous.hash}) stays:\n  ${errors.join("\n  ")}`, { event: "reload-rejected", errors });
+    if (!result.applied) {
+      instance.lastReload = { seq, applied: false, at, errors: result.errors };
+      log.error(`reload rejected; the running config (${previous.hash}) stays:\n  ${result.errors.join("\n  ")}`, { event: "reload-rejected", errors: result.errors });
     } else {
-      const next = result.next;
-      logger.apply({ level: next.config.server.logLevel, format: next.config.logs.format });
-      kernel.setShutdownTimeout(next.config.server.shutdownTimeout);
-      instance.loaded = next;
-      instance.generation++;
+      const next = instance.loaded;
       instance.lastReload = { seq, applied: true, at, changed: result.changed, restartNeeded: result.restartNeeded };
       log.info(`reload applied: config ${next.hash} (generation ${instance.generation})${result.changed.length ? `, changed ${result.changed.join(", ")}` : ", nothing changed"}`, {
         event: "reload-applied", config: next.hash, generation: instance.generation, changed: result.changed,
@@ -32,4 +28,30 @@ export function acceptReloads(instance: Instance): void {
     }
     instance.publish();
   });
+}
+
+/**
+ * Builds the new config, asks the plugins' reload hooks, and swaps. Never throws: a config that
+ * does not validate, a hook that refuses, or anything else that fails before the swap comes back
+ * applied false with its error, and the running config stays whole.
+ */
+async function attempt(instance: Instance): Promise<ReloadResult> {
+  const previous = instance.loaded;
+  try {
+    const result = await buildReload(previous, instance.input);
+    if (!result.applied || !result.next) return result;
+    const next = result.next;
+    // build everything that can throw first, then swap
+    const settings = httpSettings(next);
+    const refused = instance.host ? await instance.host.reload(next.config, previous.config) : undefined;
+    if (refused) return { ...result, applied: false, errors: [refused], next: undefined };
+    instance.logger.apply({ level: next.config.server.logLevel, format: next.config.logs.format });
+    instance.kernel.setShutdownTimeout(next.config.server.shutdownTimeout);
+    instance.settings = settings;
+    instance.loaded = next;
+    instance.generation++;
+    return result;
+  } catch (error) {
+    return { applied: false, changed: [], restartNeeded: [], errors: [`cannot apply the new config: ${errorText(error)}`], next: undefined };
+  }
 }
