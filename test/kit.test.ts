@@ -43,8 +43,8 @@ describe("an application built on rodent", () => {
   });
 
   test("its routes are behind rodent's front door: request timeout, body limit, proxy trust, Connection: close while draining", async () => {
-    const s = await startServer([], notes({ env: { NOTES_SERVER_REQUESTTIMEOUT: "300ms", NOTES_SERVER_BODYLIMIT: "1000", NOTES_SERVER_SHUTDOWNDELAY: "2s" } }));
-    const slow = await fetch(`${s.url}/slow?ms=2000`);
+    const s = await startServer([], notes({ env: { NOTES_SERVER_REQUESTTIMEOUT: "1s", NOTES_SERVER_BODYLIMIT: "1000", NOTES_SERVER_SHUTDOWNDELAY: "2s" } }));
+    const slow = await fetch(`${s.url}/slow?ms=3000`);
     expect(slow.status).toBe(503);
     expect(await slow.json()).toMatchObject({ error: "request timeout", status: 503 });
     expect((await fetch(`${s.url}/notes`, { method: "POST", body: "x".repeat(5000) })).status).toBe(413);
