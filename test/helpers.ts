@@ -183,15 +183,18 @@ export function cleanEnv(): Record<string, string | undefined> {
   return env;
 }
 
-/** Polls `check` every 20 ms until it returns a truthy value; rejects after timeoutMs. */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 15_000, what = "condition"): Promise<T> {
+/**
+ * Polls `check` every 20 ms until it returns a truthy value; rejects after timeoutMs. `what` may be
+ * a function: it is called only when the wait fails, so it can show output gathered meanwhile.
+ */
+export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 15_000, what: string | (() => string) = "condition"): Promise<T> {
   const until = Date.now() + timeoutMs;
   const late = Symbol("late");
   for (;;) {
     // a check that hangs (a request that is never answered) must not outlive the bound either
     const value = await Promise.race([check(), Bun.sleep(Math.max(1, until - Date.now())).then(() => late)]);
     if (value !== late && value) return value as T;
-    if (Date.now() > until) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    if (Date.now() > until) throw new Error(`${typeof what === "function" ? what() : what} not met within ${timeoutMs} ms`);
     await Bun.sleep(20);
   }
 }
@@ -229,7 +232,7 @@ export async function startServer(extra: string[] = [], options: SpawnOptions = 
     } catch {
       return false;
     }
-  }, 15_000, `rodent ready on ${url}; output: ${running.output()}`);
+  }, 15_000, () => `rodent ready on ${url}; output: ${running.output()}`);
   return { ...running, port, url, dir, pidFile };
 }
 

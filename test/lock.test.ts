@@ -148,7 +148,7 @@ describe("single instance", () => {
     const dir = tempDir();
     const r = spawnRodent(["serve", "--port", String(await freePort())], { env: { HOME: dir, XDG_RUNTIME_DIR: dir }, unprivileged: true });
     const pidFile = join(dir, "rodent", "rodent.pid");
-    await waitFor(() => existsSync(pidFile), 15_000, `PID file at ${pidFile}: ${r.output()}`);
+    await waitFor(() => existsSync(pidFile), 15_000, () => `PID file at ${pidFile}: ${r.output()}`);
     expect(lstatSync(join(dir, "rodent")).mode & 0o777).toBe(0o700);
     r.signal("SIGTERM");
     expect(await r.exited()).toBe(0);
