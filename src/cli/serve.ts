@@ -73,7 +73,7 @@ async function runInstance(input: ConfigInput, loaded: LoadedConfig, flags: Reco
     exit: (code) => {
       // a no-op once "ready" was sent
       channel?.send({ kind: "failed", message: `the daemon stopped (exit ${code}) before it was ready; see ${logFile ?? "its log"}` });
-      logger.flush();
+      logger.flushBeforeExit();
       process.exit(code);
     },
   });
@@ -97,7 +97,7 @@ async function runInstance(input: ConfigInput, loaded: LoadedConfig, flags: Reco
   } catch (error) {
     // a failed start leaves nothing behind: the lock, the socket and the status record go now
     kernel.root.runCritical("start-up failed");
-    logger.flush();
+    logger.flushBeforeExit();
     throw error;
   }
 }
