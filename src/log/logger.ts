@@ -84,11 +84,6 @@ export class Logger {
     this.format = resolveFormat(settings.format, this.sink);
   }
 
-  /** Whether the lines go to a terminal, where a person also sees stderr. */
-  get toTerminal(): boolean {
-    return !this.sink.isFile && stdoutIsTerminal();
-  }
-
   get settings(): { level: number; format: LogFormat } {
     return { level: this.level, format: this.format };
   }

@@ -45,6 +45,17 @@ export class LogSink {
     return this.path !== undefined;
   }
 
+  /** Whether `fd` writes where this log writes (stderr into the log file, or 2>&1 into one pipe). */
+  sameFileAs(fd: number): boolean {
+    try {
+      const mine = fstatSync(this.out.fd);
+      const theirs = fstatSync(fd);
+      return mine.dev === theirs.dev && mine.ino === theirs.ino;
+    } catch {
+      return false;
+    }
+  }
+
   /** Lines dropped because the output did not keep up and not yet reported. */
   get droppedLines(): number {
     return this.dropped;
