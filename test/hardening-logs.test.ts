@@ -16,12 +16,12 @@ function stalledPipe(dir: string) {
   let text = "";
   return {
     path,
-    /** Reads what the pipe holds now, without waiting; returns everything read so far. */
-    read(): string {
-      for (;;) {
+    /** Reads what the pipe holds now (at most `atMost` bytes), without waiting; returns everything read so far. */
+    read(atMost = chunk.length): string {
+      for (let left = atMost; left > 0; left -= chunk.length) {
         let n = 0;
         try {
-          n = readSync(fd, chunk, 0, chunk.length, null);
+          n = readSync(fd, chunk, 0, Math.min(left, chunk.length), null);
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code === "EAGAIN") return text;
           throw error;
@@ -29,6 +29,7 @@ function stalledPipe(dir: string) {
         if (n <= 0) return text;
         text += chunk.subarray(0, n).toString("utf8");
       }
+      return text;
     },
   };
 }
@@ -232,4 +233,33 @@ describe("log rotation with an instance that runs as its own user", () => {
     s.signal("SIGTERM");
     expect(await s.exited()).toBe(0);
   });
+});
+
+describe("command output reaches a slow pipe whole", () => {
+  for (const runtime of RUNTIMES) {
+    test(`rodent logs -n 3000 into a reader taking 4 KiB every 20 ms prints all 3000 lines (${runtime})`, async () => {
+      const dir = tempDir();
+      const logFile = join(dir, "big.log");
+      writeFileSync(logFile, Array.from({ length: 5000 }, (_, i) => `{"n":${i},"pad":"${"x".repeat(80)}"}\n`).join(""));
+      const pipe = stalledPipe(dir);
+      const r = spawnRodent(["logs", "-n", "3000", "--log-file", logFile, "--pid-file", join(dir, "r.pid")], {
+        runtime,
+        env: { HOME: dir },
+        wrap: (cmd) => ["sh", "-c", 'exec "$@" >"$0"', pipe.path, ...cmd],
+      });
+      let exited = false;
+      const code = r.exited(30_000).finally(() => (exited = true));
+      // a slow reader: 4 KiB per poll of waitFor (20 ms), so the ~300 KB take over a second,
+      // far longer than rodent needs to write them
+      await waitFor(() => {
+        pipe.read(4096);
+        return exited;
+      }, 30_000, "rodent logs to finish");
+      expect(await code).toBe(0);
+      const lines = pipe.read().split("\n").filter(Boolean);
+      expect(lines).toHaveLength(3000);
+      expect(JSON.parse(lines[0]!).n).toBe(2000);
+      expect(JSON.parse(lines.at(-1)!).n).toBe(4999);
+    });
+  }
 });
