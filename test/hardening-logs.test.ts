@@ -102,6 +102,28 @@ describe("a stalled stdout reader", () => {
       expect(r.output()).toMatch(/^rodent: dropped \d+ log lines: stdout not keeping up$/m);
     }, 60_000);
 
+    test(`--log-file /dev/stdout (a container's habit) on a stalled pipe: serving and SIGTERM go on (${runtime})`, async () => {
+      const dir = tempDir();
+      const pipe = stalledPipe(dir);
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
+      const r = spawnRodent(["serve", "--port", String(port), "--pid-file", join(dir, "r.pid"), "--log-file", "/dev/stdout"], {
+        runtime,
+        env: { HOME: dir },
+        wrap: (cmd) => ["sh", "-c", 'exec "$@" >"$0"', pipe.path, ...cmd],
+      });
+      await waitFor(async () => (await fetch(`${url}/ready`).catch(() => undefined))?.status === 200, 15_000, "ready");
+      expect((await flood(url, 1500)).filter((s) => s !== 200)).toEqual([]);
+      const health = await timed(fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) }));
+      expect(health.value.status).toBe(200);
+      expect(health.ms).toBeLessThan(1000);
+      r.signal("SIGTERM");
+      const exit = await timed(r.exited(5000));
+      expect(exit.value).toBe(0);
+      expect(exit.ms).toBeLessThan(3000);
+      expect(r.output()).toMatch(/^rodent: dropped \d+ log lines: \/dev\/stdout not keeping up$/m);
+    }, 60_000);
+
     test(`on a socket nobody reads (the journal's kind of stdout), serving and SIGTERM go on (${runtime})`, async () => {
       const dir = tempDir();
       const port = await freePort();

@@ -229,7 +229,9 @@ function sleepSync(ms: number): void {
 
 function openLogFile(path: string): number {
   try {
-    const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o640);
+    // O_NONBLOCK changes nothing for a regular file; a FIFO or /dev/stdout as the log must not
+    // block the open (no reader yet: ENXIO) nor a write (a stalled reader: EAGAIN, see drain())
+    const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK, 0o640);
     if (!fstatSync(fd).isFile() && !path.startsWith("/dev/")) {
       closeSync(fd);
       throw Object.assign(new Error("not a regular file"), { code: "EISDIR" });
@@ -246,7 +248,9 @@ function openLogFile(path: string): number {
             ? "the file system is read-only; choose another --log-file"
             : code === "EISDIR"
               ? "it is a directory; name a file"
-              : "choose another --log-file";
+              : code === "ENXIO"
+                ? "a FIFO nobody reads or a socket; for stdout use logs.output: stdout, else start the reader first"
+                : "choose another --log-file";
     throw new LogFileError(`cannot open log file ${path} (${code ?? (error as Error).message}): ${fix}`);
   }
 }
