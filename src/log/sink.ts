@@ -37,7 +37,7 @@ export class LogSink {
 
   /** `path` undefined means stdout. Opening a file that cannot be written throws LogFileError. */
   constructor(readonly path: string | undefined) {
-    this.out = path === undefined ? nonBlockingOutput(1) : { fd: openLogFile(path), blocking: false, close: () => {} };
+    this.out = path === undefined ? nonBlockingOutput(1) : { fd: openLogFile(path), blocking: false };
     if (this.out.blocking) writeStderr(`rodent: warning: ${this.out.why}; a stalled reader of stdout can block the daemon\n`);
   }
 
@@ -184,7 +184,7 @@ export class LogSink {
       return error as LogFileError;
     }
     const old = this.out.fd;
-    this.out = { fd: next, blocking: false, close: () => {} };
+    this.out = { fd: next, blocking: false };
     this.broken = false;
     this.reopenError = undefined;
     try {

@@ -1,7 +1,7 @@
 // A descriptor for the log's stdout (or stderr) whose writes never block, so a reader that stops
 // reading costs log lines, never the daemon: a full pipe answers EAGAIN instead of freezing the
 // event loop in write(2).
-import { closeSync, constants, fstatSync, openSync } from "node:fs";
+import { constants, fstatSync, openSync } from "node:fs";
 
 const O_CLOEXEC = 0o2000000;
 
@@ -11,8 +11,6 @@ export interface Output {
   blocking: boolean;
   /** Why writes may block, said once by the caller. */
   why?: string;
-  /** Releases what was opened here; the inherited descriptor stays open. */
-  close(): void;
 }
 
 /**
@@ -23,13 +21,18 @@ export interface Output {
  * Regular files and /dev/null never block and are used as they are.
  */
 export function nonBlockingOutput(fd: number): Output {
-  const stat = fstatSync(fd);
-  const plain: Output = { fd, blocking: false, close: () => {} };
+  const plain: Output = { fd, blocking: false };
+  let stat;
+  try {
+    stat = fstatSync(fd);
+  } catch {
+    return plain; // closed: the first write fails and the sink says so once
+  }
   if (stat.isFile()) return plain;
   if (stat.isFIFO() || stat.isCharacterDevice()) {
     try {
       const own = openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY | O_CLOEXEC);
-      return { fd: own, blocking: false, close: () => closeSync(own) };
+      return { fd: own, blocking: false }; // open for the life of the process
     } catch {
       // no /proc, or a FIFO whose reader is gone: fall through to the descriptor's own flags
     }
