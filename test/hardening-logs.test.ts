@@ -1,7 +1,7 @@
 // Hardening of logs and output (issue 16): a stalled stdout reader, output cut off by exit,
 // start-up failures that reached only stderr, a log reopen that failed silently.
 import { describe, expect, test } from "bun:test";
-import { chownSync, constants, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from "node:fs";
+import { appendFileSync, chownSync, constants, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, freePort, otherUser, ROOT, spawnRodent, startServer, tempDir, waitFor } from "./helpers";
 
@@ -283,5 +283,27 @@ describe("command output reaches a slow pipe whole", () => {
       expect(JSON.parse(lines[0]!).n).toBe(2000);
       expect(JSON.parse(lines.at(-1)!).n).toBe(4999);
     });
+
+    test(`rodent logs -f into a slow reader: every appended line arrives whole and in order (${runtime})`, async () => {
+      const dir = tempDir();
+      const logFile = join(dir, "grow.log");
+      writeFileSync(logFile, "before\n");
+      const pipe = stalledPipe(dir);
+      const r = spawnRodent(["logs", "-f", "-n", "1", "--log-file", logFile, "--pid-file", join(dir, "r.pid")], {
+        runtime,
+        env: { HOME: dir },
+        wrap: (cmd) => ["sh", "-c", 'exec "$@" >"$0"', pipe.path, ...cmd],
+      });
+      // ~600 KB appended at once: far more than the pipe holds while the reader dawdles
+      const line = (i: number) => `{"n":${i},"pad":"${String(i % 10).repeat(100)}"}\n`;
+      await waitFor(() => pipe.read() === "before\n", 15_000, "the last line before following");
+      appendFileSync(logFile, Array.from({ length: 5000 }, (_, i) => line(i)).join(""));
+      await waitFor(() => pipe.read(4096).split("\n").length > 5000, 30_000, "all 5000 lines through the slow reader");
+      r.signal("SIGINT");
+      expect(await r.exited()).toBe(0);
+      const lines = pipe.read().split("\n").filter(Boolean).slice(1);
+      expect(lines.length).toBe(5000);
+      for (const [i, text] of lines.entries()) if (`${text}\n` !== line(i)) throw new Error(`line ${i} arrived as ${text.slice(0, 80)}`);
+    }, 60_000);
   }
 });
