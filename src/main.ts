@@ -44,7 +44,26 @@ function report(error: unknown): number {
   return error instanceof RodentError ? error.exitCode : EXIT.failure;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error) => process.exit(report(error)),
-);
+main(process.argv.slice(2))
+  .then(
+    (code) => code,
+    (error) => report(error),
+  )
+  .then(async (code) => {
+    // process.exit drops what a slow pipe reader has not taken yet (`rodent logs | less`)
+    await Promise.all([drained(process.stdout), drained(process.stderr)]);
+    process.exit(code);
+  });
+
+/**
+ * Ends `stream` and resolves once everything written to it has been handed to the OS: as long as
+ * the reader reads, like any command at the head of a pipe (`rodent logs | less`). A reader that
+ * is gone fails the write (EPIPE), which resolves too. Ending is the one signal both runtimes keep:
+ * Bun 1.4.5 reports writableLength 0 and calls a write's callback before a pipe took the data.
+ */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    stream.once("error", () => resolve());
+    stream.end(() => resolve());
+  });
+}

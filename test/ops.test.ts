@@ -152,6 +152,24 @@ describe("containers", () => {
     expect(await proc.exited).toBe(0);
     expect(existsSync(join(dir, "r.pid"))).toBe(false);
   });
+
+  test("the Dockerfile's HEALTHCHECK timeout outlasts `rodent health` against a server that never answers", async () => {
+    const timeoutSec = Number(/^HEALTHCHECK .*--timeout=(\d+)s/m.exec(readFileSync(join(ROOT, "contrib/docker/Dockerfile"), "utf8"))?.[1]);
+    expect(timeoutSec).toBeGreaterThan(0);
+    // accepts connections and never says a word: the slowest way for a health check to fail
+    const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      const started = Date.now();
+      const r = await runRodent(["health", "--host", "127.0.0.1", "--port", String(silent.port)], { timeoutMs: 30_000 });
+      const took = Date.now() - started;
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("no answer within 2 s");
+      // with a second to spare for a loaded host: otherwise docker cuts the check before it says why
+      expect(took + 1000).toBeLessThan(timeoutSec * 1000);
+    } finally {
+      silent.stop(true);
+    }
+  }, 30_000);
 });
 
 describe("Kubernetes probe semantics", () => {

@@ -86,16 +86,18 @@ async function follow(path: string, first: number, offset: number): Promise<numb
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   const buffer = Buffer.alloc(64 * 1024);
-  const drain = () => {
-    for (;;) {
+  const drain = async () => {
+    while (!stopped) {
       const n = readSync(fd, buffer, 0, buffer.length, position);
       if (n <= 0) return;
       position += n;
-      process.stdout.write(buffer.subarray(0, n));
+      // a copy: the stream may still hold the chunk when the buffer is read into again; and a slow
+      // reader (`| less`) is waited for instead of queueing the whole file in memory
+      if (!process.stdout.write(Buffer.from(buffer.subarray(0, n)))) await drained();
     }
   };
   while (!stopped) {
-    drain();
+    await drain();
     const own = fstatSync(fd);
     if (own.size < position) position = 0; // truncated in place (copytruncate)
     let atPath;
@@ -105,7 +107,7 @@ async function follow(path: string, first: number, offset: number): Promise<numb
       atPath = undefined; // moved away, not yet recreated
     }
     if (atPath && atPath.ino !== own.ino) {
-      drain();
+      await drain();
       closeSync(fd);
       fd = openSync(path, "r");
       position = 0;
@@ -115,4 +117,17 @@ async function follow(path: string, first: number, offset: number): Promise<numb
   }
   closeSync(fd);
   return EXIT.ok;
+}
+
+/** Resolves when stdout takes more, or failed (the reader is gone), or on Ctrl-C. */
+function drained(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.stdout.off("drain", done).off("error", done);
+      process.off("SIGINT", done).off("SIGTERM", done);
+      resolve();
+    };
+    process.stdout.once("drain", done).once("error", done);
+    process.once("SIGINT", done).once("SIGTERM", done);
+  });
 }

@@ -14,6 +14,7 @@ import { removeStatus, writeStatus, type HandoverOutcome, type ReloadOutcome } f
 import { EXIT } from "../kernel/exit-codes";
 import { Kernel } from "../kernel/kernel";
 import { Logger } from "../log/logger";
+import { writeStderr } from "../log/sink";
 import { BUILD_TIME, COMMIT, VERSION } from "../build-info";
 import { runtimeName } from "../http/adapter";
 import { createApp, type HttpSettings } from "../http/app";
@@ -73,7 +74,7 @@ async function runInstance(input: ConfigInput, loaded: LoadedConfig, flags: Reco
     exit: (code) => {
       // a no-op once "ready" was sent
       channel?.send({ kind: "failed", message: `the daemon stopped (exit ${code}) before it was ready; see ${logFile ?? "its log"}` });
-      logger.flush();
+      logger.flushBeforeExit();
       process.exit(code);
     },
   });
@@ -87,22 +88,33 @@ async function runInstance(input: ConfigInput, loaded: LoadedConfig, flags: Reco
   });
   if (stayedInForeground) log.info("under a supervisor (NOTIFY_SOCKET/INVOCATION_ID): staying in the foreground", { event: "no-detach" });
   for (const w of loaded.warnings) log.warn(`${w.source}: ${w.key}: ${w.message}`, { event: "config-warning" });
+  const status = { publish: () => {} };
   kernel.onReopen(() => {
-    logger.sink.reopen();
-    log.info("log file reopened", { event: "log-reopened", path: logger.sink.path ?? "stdout" });
+    const failed = logger.sink.reopen();
+    if (failed) {
+      // the line below lands in the old file only: say it where a person looks, too
+      log.error(`${failed.message}; still writing to the old file`, { event: "log-reopen-failed", path: logger.sink.path });
+      writeStderr(`rodent: ${failed.message}; still writing to the old file\n`);
+    } else {
+      log.info("log file reopened", { event: "log-reopened", path: logger.sink.path ?? "stdout" });
+    }
+    status.publish();
   });
 
   try {
-    await startInstance(kernel, logger, input, loaded, flags);
+    await startInstance(kernel, logger, input, loaded, flags, status);
   } catch (error) {
     // a failed start leaves nothing behind: the lock, the socket and the status record go now
     kernel.root.runCritical("start-up failed");
-    logger.flush();
+    // Under start-stop-daemon --background or with --log-file nobody may read stderr: the log says
+    // it too, unless stderr is the log itself (a daemon child, 2>&1, a terminal); main.ts prints the line.
+    if (!logger.sink.sameFileAs(2)) log.error(`start-up failed: ${error instanceof Error ? error.message : String(error)}`, { event: "start-failed" });
+    logger.flushBeforeExit();
     throw error;
   }
 }
 
-async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput, first: LoadedConfig, flags: Record<string, unknown>): Promise<void> {
+async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput, first: LoadedConfig, flags: Record<string, unknown>, status: { publish: () => void }): Promise<void> {
   let loaded = first;
   let generation = 1;
   let lastReload: ReloadOutcome | undefined;
@@ -142,9 +154,11 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
     const error = writeStatus(pidPath, {
       pid: process.pid, state: kernel.state, version: VERSION, runtime: build.runtime, startedAt,
       address, logFile: logger.sink.path, configHash: loaded.hash, generation, reload: lastReload, handover: lastHandover,
+      logReopenError: logger.sink.reopenError,
     });
     if (error) log.warn(`cannot write the status record next to ${pidPath}: ${error.message}`, { event: "status-write-failed" });
   };
+  status.publish = publish;
 
   const app = createApp({
     settings: () => settings,

@@ -33,6 +33,8 @@ export interface StatusRecord {
   generation: number;
   reload: ReloadOutcome | undefined;
   handover?: HandoverOutcome;
+  /** Why the last SIGUSR1 could not reopen the log file (lines still go to the old one). */
+  logReopenError?: string;
   updatedAt: string;
 }
 

@@ -58,6 +58,10 @@ export class Logger {
     this.level = LogLevels[settings.level];
     const sink = this.sink;
     sink.formatRecord = (r) => this.accessLine(r as QueuedAccess);
+    sink.formatNotice = (message, fields) => {
+      const obj = { type: "warn", tag: "rodent", args: [message, fields], date: new Date(), level: LogLevels.warn } as LogObject;
+      return this.format === "json" ? jsonLine(obj) : prettyLine(obj, this.colour);
+    };
     this.consola = createConsola({
       level: this.level,
       throttle: 0,
@@ -111,6 +115,11 @@ export class Logger {
 
   flush(): void {
     this.sink.flush();
+  }
+
+  /** The exit path's flush: bounded in time however slow the reader (see LogSink.flushBeforeExit). */
+  flushBeforeExit(): void {
+    this.sink.flushBeforeExit();
   }
 }
 
