@@ -142,6 +142,7 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
     const error = writeStatus(pidPath, {
       pid: process.pid, state: kernel.state, version: VERSION, runtime: build.runtime, startedAt,
       address, logFile: logger.sink.path, configHash: loaded.hash, generation, reload: lastReload, handover: lastHandover,
+      heartbeatMs: ms(config().health.interval), shutdownTimeoutMs: ms(config().server.shutdownTimeout),
     });
     if (error) log.warn(`cannot write the status record next to ${pidPath}: ${error.message}`, { event: "status-write-failed" });
   };
