@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, isAlive, otherUser, runRodent, spawnRodent, startServer, tempDir, track, waitFor } from "./helpers";
+import { BIN, cleanEnv, freePort, isAlive, otherUser, runRodent, spawnRodent, startServer, tempDir, track, waitFor } from "./helpers";
 
 const other = otherUser();
 /** Runs only as root, where a second local user can be made; skipped otherwise (the attack needs two users). */
@@ -113,6 +113,25 @@ describe("which process is ours is decided by the executable, not by its name", 
     const stop = await runRodent(["stop", "--pid-file", pidFile], { timeoutMs: 15_000 });
     expect(stop.stdout).toContain(`rodent stopped (PID ${s.pid})`);
     expect(await s.exited()).toBe(0);
+  });
+  attack("root does not signal another user's instance of another rodent binary (a copy it cannot vouch for)", async () => {
+    const dir = sharedDir();
+    const copy = join(dir, "rodent");
+    copyFileSync(BIN, copy);
+    chmodSync(copy, 0o755);
+    const port = await freePort();
+    const pidFile = join(dir, "theirs.pid");
+    const theirs = Bun.spawn(other!.run([copy, "serve", "--port", String(port), "--pid-file", pidFile]), { env: { ...cleanEnv(), HOME: dir }, stdout: "ignore", stderr: "ignore" });
+    track(theirs.pid);
+    await waitFor(() => fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.status === 200, () => false), 15_000, "their instance");
+    // its status record vouches that it is a rodent, enough to report on it...
+    expect((await runRodent(["status", "--pid-file", pidFile])).code).toBe(0);
+    // ...but not to let root act on another user's process with it
+    const stop = await runRodent(["stop", "--pid-file", pidFile], { timeoutMs: 15_000 });
+    expect(stop.code).toBe(1);
+    expectOneLine(stop.stderr);
+    expect(stop.stderr).toContain(`runs as uid ${other!.uid} and not this executable`);
+    expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(200);
   });
 });
 

@@ -59,20 +59,26 @@ export interface PidFileFacts {
 }
 
 /**
- * "ours": a live rodent of this build that wrote the file. "stranger": alive but provably not
- * (another program, another uid than the file's, started after the file was written).
- * "unverified": alive, plausibly the holder, but its executable cannot be checked (another user's
- * process seen by a non-root caller, or an executable replaced on disk) and nothing corroborates it.
+ * "ours": a live rodent that wrote the file, proven by the executable it runs (`by: "executable"`)
+ * or by its own status record (`by: "record"`: a file only its uid can write, naming its PID and
+ * start time). "stranger": alive but provably not (another uid than the file's, started after the
+ * file was written, another program without a record). "unverified": alive and plausibly the
+ * holder, but neither proof is at hand (its executable, replaced on disk or unreadable, and no record).
  */
-export type Verdict = { kind: "dead" } | { kind: "ours"; uid: number } | { kind: "stranger"; why: string } | { kind: "unverified"; uid: number; why: string };
+export type Verdict =
+  | { kind: "dead" }
+  | { kind: "ours"; uid: number; by: "executable" | "record" }
+  | { kind: "stranger"; why: string }
+  | { kind: "unverified"; uid: number; why: string };
 
 /**
  * Classifies `pid` against the PID file it is named in. Ours when it is alive, runs as the file's
  * owner, started before the file was written (a PID recycled after a crash started later), and
- * runs our executable, or a runtime (node, bun) on our script. An instance whose executable was
- * replaced on disk since it started (an upgrade: /proc shows "<our path> (deleted)") and one whose
- * executable this caller may not read count only when `corroborate(pid, uid)` confirms it: its own
- * status record, owned by its uid, naming its PID and its start time.
+ * either runs our executable or a runtime (node, bun) on our script, or `corroborate(pid, uid,
+ * start)` confirms it: its own status record, owned by its uid, naming its PID and its start time.
+ * That covers an instance whose executable was replaced on disk since it started (an upgrade:
+ * /proc shows "<path> (deleted)"), another copy or build of rodent, and a process of another user
+ * whose executable this caller may not read.
  */
 export function classify(pid: number, file: PidFileFacts, self: ProgramIdentity, corroborate: (pid: number, uid: number, startedAtMs: number | undefined) => boolean): Verdict {
   if (!isAlive(pid)) return { kind: "dead" };
@@ -81,14 +87,11 @@ export function classify(pid: number, file: PidFileFacts, self: ProgramIdentity,
   if (proc.uid !== file.ownerUid) return { kind: "stranger", why: `PID ${pid} runs as uid ${proc.uid} but the PID file belongs to uid ${file.ownerUid}: it is not the writer` };
   // Start times are known to 10 ms (boot time to 1 s) and the file's mtime to the file system's precision: allow 1 s.
   if (proc.startedAtMs !== undefined && proc.startedAtMs > file.writtenAtMs + 1000) return { kind: "stranger", why: `PID ${pid} started after the PID file was written (a recycled PID)` };
-  const confirmed = () => corroborate(pid, proc.uid, proc.startedAtMs);
-  if (proc.exe === undefined) {
-    if (confirmed()) return { kind: "ours", uid: proc.uid };
-    return { kind: "unverified", uid: proc.uid, why: `its executable cannot be read (/proc/${pid}/exe: permission denied)` };
-  }
-  if (self.files.has(proc.exe.id) || runsOurScript(proc, self)) return { kind: "ours", uid: proc.uid };
+  if (proc.exe && (self.files.has(proc.exe.id) || runsOurScript(proc, self))) return { kind: "ours", uid: proc.uid, by: "executable" };
+  if (corroborate(pid, proc.uid, proc.startedAtMs)) return { kind: "ours", uid: proc.uid, by: "record" };
+  if (proc.exe === undefined) return { kind: "unverified", uid: proc.uid, why: `its executable cannot be read (/proc/${pid}/exe: permission denied) and it has no status record` };
+  // our own path, replaced on disk since it started: most likely the previous version (upgrade)
   if (proc.exe.link.endsWith(" (deleted)") && self.paths.has(stripDeleted(proc.exe.link))) {
-    if (confirmed()) return { kind: "ours", uid: proc.uid };
     return { kind: "unverified", uid: proc.uid, why: `it runs ${proc.exe.link} and no status record of its own confirms it is rodent` };
   }
   return { kind: "stranger", why: `PID ${pid} is another program` };
@@ -114,17 +117,19 @@ export class NotPermittedError extends RodentError {}
 
 /**
  * Refuses to signal an instance this process may not control: one that runs as another user
- * (unless we are root and it runs our executable), or one that could not be verified as rodent.
+ * (root may, but only when it runs our executable), or one that could not be verified as rodent.
  * `verb` names the action for the message ("stop", "reload").
  */
 export function assertMaySignal(pid: number, verdict: Verdict, verb: string): void {
   if (verdict.kind === "dead" || verdict.kind === "stranger") throw new NotPermittedError(`PID ${pid} is not a running rodent; nothing was sent to it`);
-  const me = process.geteuid?.() ?? -1;
-  if (verdict.uid !== me && me !== 0) {
-    throw new NotPermittedError(`rodent (PID ${pid}) runs as uid ${verdict.uid}: only that user or root may ${verb} it; run 'rodent ${verb}' as that user`);
-  }
   if (verdict.kind === "unverified") {
     throw new NotPermittedError(`PID ${pid} could not be verified as rodent (${verdict.why}); nothing was sent to it: check it yourself (ps -p ${pid}) and signal it by hand if it is`);
+  }
+  const me = process.geteuid?.() ?? -1;
+  if (verdict.uid === me) return;
+  if (me !== 0) throw new NotPermittedError(`rodent (PID ${pid}) runs as uid ${verdict.uid}: only that user or root may ${verb} it; run 'rodent ${verb}' as that user`);
+  if (verdict.by !== "executable") {
+    throw new NotPermittedError(`rodent (PID ${pid}) runs as uid ${verdict.uid} and not this executable: root signals another user's process only when it runs this very binary; run 'rodent ${verb}' as uid ${verdict.uid}`);
   }
 }
 

@@ -81,7 +81,7 @@ export function inspectPidFile(path: string, self: ProgramIdentity = selfIdentit
   const stale = (why: string, liveStranger: boolean): Inspection => ({ kind: "stale", holder: facts, ino: stat.ino, ownerUid: stat.uid, why, liveStranger });
   if (file.pid === process.pid) {
     // As PID 1 in a container, or after a reboot, a leftover file can name this very process.
-    if (writtenHere.has(`${stat.dev}:${stat.ino}`)) return { kind: "held", holder: { ...facts, verdict: { kind: "ours", uid: process.geteuid?.() ?? -1 } } };
+    if (writtenHere.has(`${stat.dev}:${stat.ino}`)) return { kind: "held", holder: { ...facts, verdict: { kind: "ours", uid: process.geteuid?.() ?? -1, by: "executable" } } };
     return stale(`it names PID ${file.pid}, this process, which did not write it: left over from before a restart`, false);
   }
   const verdict = classify(file.pid, facts, self, (pid, uid, startedAtMs) => corroborated(path, pid, uid, startedAtMs));
