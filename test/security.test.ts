@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BIN, cleanEnv, freePort, isAlive, otherUser, runRodent, spawnRodent, startServer, tempDir, track, waitFor } from "./helpers";
+import { BIN, cleanEnv, dropRoot, freePort, isAlive, otherUser, runRodent, spawnRodent, startServer, tempDir, track, waitFor } from "./helpers";
 
 const other = otherUser();
 /** Runs only as root, where a second local user can be made; skipped otherwise (the attack needs two users). */
@@ -209,6 +209,23 @@ describe("a failure another user causes is one line, never a stack trace", () =>
     expect(await r.exited()).toBe(1);
     const failure = failureLine(r.output());
     expect(failure).toContain(`the stale PID file ${pidFile}`);
+    expect(failure).toContain(`belongs to uid ${other!.uid}`);
+  });
+
+  attack("a takeover guard another user left in a sticky directory: one line naming it, no 5 s of retries", async () => {
+    const dir = sharedDir();
+    const pidFile = join(dir, "rodent.pid");
+    const dead = Bun.spawn(["true"]);
+    await dead.exited;
+    // nobody's own stale PID file, and another user's old guard beside it
+    Bun.spawnSync([...dropRoot(), "sh", "-c", `echo ${dead.pid} > ${pidFile}`]);
+    asOther(["touch", "-d", "1 minute ago", `${pidFile}.takeover`]);
+    const started = Date.now();
+    const r = spawnRodent(["serve", "--port", String(await freePort()), "--pid-file", pidFile], { unprivileged: true });
+    expect(await r.exited()).toBe(1);
+    expect(Date.now() - started).toBeLessThan(4000);
+    const failure = failureLine(r.output());
+    expect(failure).toContain(`the takeover guard ${pidFile}.takeover`);
     expect(failure).toContain(`belongs to uid ${other!.uid}`);
   });
 
