@@ -53,10 +53,10 @@ async function fakeRodent(dir: string): Promise<number> {
 }
 
 /** Starts rodent as the unprivileged user nobody with its PID file in `dir`, and waits until it is ready. */
-async function nobodyInstance(dir: string, extra: string[] = []) {
+async function nobodyInstance(dir: string, extra: string[] = [], runtime: "bun" | "node" = "bun") {
   const port = await freePort();
   const pidFile = join(dir, "rodent.pid");
-  const s = spawnRodent(["serve", "--port", String(port), "--pid-file", pidFile, ...extra], { unprivileged: true });
+  const s = spawnRodent(["serve", "--port", String(port), "--pid-file", pidFile, ...extra], { unprivileged: true, runtime });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(() => fetch(`${url}/ready`, { signal: AbortSignal.timeout(1000) }).then((r) => r.status === 200, () => false), 15_000, `rodent ready: ${s.output()}`);
   return { ...s, url, pidFile };
@@ -165,6 +165,18 @@ describe("the status record and the PID file are never trusted blindly", () => {
       expect(existsSync(s.pidFile)).toBe(false);
     });
   }
+
+  attack("the Node bundle, as instance and as client, neither hangs on nor believes a FIFO at the status record", async () => {
+    const dir = sharedDir();
+    asOther(["mkfifo", join(dir, "rodent.pid.status")]);
+    const s = await nobodyInstance(dir, [], "node");
+    const status = await runRodent(["status", "--pid-file", s.pidFile], { runtime: "node", timeoutMs: 10_000 });
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain("its status record was ignored");
+    const stop = await runRodent(["stop", "--pid-file", s.pidFile, "--timeout", "10s"], { runtime: "node", timeoutMs: 20_000 });
+    expect(stop.stdout).toContain(`rodent stopped (PID ${s.pid})`);
+    expect(await s.exited(5000)).toBe(0);
+  });
 
   attack("a symlink at the record's temp path never makes the root instance write through it", async () => {
     const dir = sharedDir();

@@ -20,7 +20,7 @@ export interface ProgramIdentity {
 /** This program's identity, read afresh (the file at our path may have been replaced meanwhile). */
 export function selfIdentity(): ProgramIdentity {
   const script = programScript();
-  const own = script ? resolve(script) : stripDeleted(readlinkSync("/proc/self/exe"));
+  const own = script ? resolve(script) : stripDeleted(linkOrUndefined("/proc/self/exe") ?? process.execPath);
   const files = new Set<string>();
   const paths = new Set<string>([own]);
   const ownerOf = statOrUndefined(script ? own : "/proc/self/exe")?.uid;
@@ -211,6 +211,14 @@ function addFile(files: Set<string>, path: string): void {
 function statOrUndefined(path: string) {
   try {
     return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function linkOrUndefined(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
   } catch {
     return undefined;
   }
