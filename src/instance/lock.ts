@@ -1,6 +1,6 @@
 // The single-instance lock: a PID file created atomically, taken over from a dead holder under a
 // guard, never written through a symlink, never removed unless it still names this process.
-import { closeSync, linkSync, lstatSync, mkdirSync, renameSync, unlinkSync, writeSync, constants, openSync } from "node:fs";
+import { closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { RodentError } from "../errors";
 import { classify, selfIdentity, type ProgramIdentity, type Verdict } from "./identity";
