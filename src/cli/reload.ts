@@ -1,10 +1,10 @@
 // `rodent reload`: SIGHUP, then wait for the instance to record the outcome and report it.
 import { RodentError } from "../errors";
-import { readStatus } from "../instance/status";
+import { readStatusOf, type StatusRecord } from "../instance/status";
 import { EXIT } from "../kernel/exit-codes";
 import { signalFor } from "../kernel/signals";
 import type { Command } from "./command";
-import { findTarget, targetFlags, waitFor } from "./target";
+import { findTarget, signalHolder, targetFlags, waitFor } from "./target";
 
 export const reload: Command = {
   name: "reload",
@@ -13,23 +13,35 @@ export const reload: Command = {
   async run({ flags }) {
     const { pidPath, seen } = await findTarget(flags);
     if (seen.kind !== "held") throw new RodentError(`rodent is not running (PID file ${pidPath}); start it with 'rodent serve'`);
-    const before = readStatus(pidPath)?.reload?.seq ?? 0;
-    process.kill(seen.holder.pid, signalFor("reload"));
+    const { holder } = seen;
+    // only the instance's own record counts: owned by its uid, naming its PID (never a planted file)
+    const owner = { pid: holder.pid, uid: holder.verdict.uid };
+    const record = (): StatusRecord | undefined => {
+      const read = readStatusOf(pidPath, owner);
+      return read.kind === "read" ? read.record : undefined;
+    };
+    const first = readStatusOf(pidPath, owner);
+    const before = first.kind === "read" ? (first.record.reload?.seq ?? 0) : 0;
+    signalHolder(holder, signalFor("reload"), "reload");
+    if (first.kind === "refused") {
+      // something else squats the record's path: the instance cannot publish an outcome there
+      throw new RodentError(`sent SIGHUP to rodent (PID ${holder.pid}), but its outcome cannot be read: its status record ${first.why.replace(/^\S+ /, "")}; check its log`);
+    }
     const outcome = () => {
-      const r = readStatus(pidPath)?.reload;
+      const r = record()?.reload;
       return r && r.seq > before ? r : undefined;
     };
     if (!(await waitFor(() => outcome() !== undefined, 10_000))) {
-      throw new RodentError(`rodent (PID ${seen.holder.pid}) did not report a reload outcome within 10 s; check its log`);
+      throw new RodentError(`rodent (PID ${holder.pid}) did not report a reload outcome within 10 s; check its log`);
     }
     const r = outcome()!;
     if (!r.applied) {
       process.stderr.write(`reload rejected; the running config stays:\n  ${(r.errors ?? []).join("\n  ")}\n`);
       return EXIT.failure;
     }
-    const record = readStatus(pidPath)!;
+    const now = record();
     process.stdout.write(
-      `reload applied: config ${record.configHash} (generation ${record.generation})` +
+      `reload applied: config ${now?.configHash} (generation ${now?.generation})` +
         `${r.changed?.length ? `; changed ${r.changed.join(", ")}` : "; nothing changed"}` +
         `${r.restartNeeded?.length ? `; on the next restart: ${r.restartNeeded.join(", ")}` : ""}\n`,
     );

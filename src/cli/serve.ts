@@ -155,6 +155,7 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
       pid: process.pid, state: kernel.state, version: VERSION, runtime: build.runtime, startedAt,
       address, logFile: logger.sink.path, configHash: loaded.hash, generation, reload: lastReload, handover: lastHandover,
       logReopenError: logger.sink.reopenError,
+      heartbeatMs: ms(config().health.interval), shutdownTimeoutMs: ms(config().server.shutdownTimeout),
     });
     if (error) log.warn(`cannot write the status record next to ${pidPath}: ${error.message}`, { event: "status-write-failed" });
   };

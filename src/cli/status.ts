@@ -1,12 +1,18 @@
-// `rodent status`: LSB exit codes, and the live state as the instance itself records it.
-import { readStatus } from "../instance/status";
+// `rodent status`: LSB exit codes, and the live state as the instance itself records it, checked
+// against the record's heartbeat so a frozen instance is not reported as ready.
+import { readStatusOf, type StatusRecord } from "../instance/status";
 import { EXIT } from "../kernel/exit-codes";
 import type { Command } from "./command";
 import { findTarget, targetFlags } from "./target";
 
+/** A record older than this many heartbeats means the instance no longer runs its event loop. */
+const MISSED_HEARTBEATS = 3;
+/** ...but never less than this, so scheduling jitter on a busy machine is not mistaken for a hang. */
+const MIN_SILENCE_MS = 3000;
+
 export const status: Command = {
   name: "status",
-  summary: "Show whether rodent is running (exit 0), stale (1) or not running (3).",
+  summary: "Show whether rodent is running (exit 0), stale (1), not running (3) or not responding (4).",
   flags: { ...targetFlags, json: { type: "boolean", description: "print as JSON" } },
   async run({ flags }) {
     const { pidPath, seen } = await findTarget(flags);
@@ -21,11 +27,26 @@ export const status: Command = {
       return EXIT.failure;
     }
     if (seen.kind !== "held") return EXIT.failure;
-    const pid = seen.holder.pid;
-    const record = readStatus(pidPath);
-    if (!record || record.pid !== pid) {
+    const { pid, verdict } = seen.holder;
+    if (verdict.kind === "unverified") {
+      print(`PID ${pid} named by ${pidPath} is alive but could not be verified as rodent (${verdict.why})`, { running: "unknown", pid, why: verdict.why });
+      return EXIT.statusUnknown;
+    }
+    const read = readStatusOf(pidPath, { pid, uid: verdict.uid });
+    if (read.kind === "absent") {
       print(`rodent is running (PID ${pid}), state starting`, { running: true, pid, state: "starting" });
       return EXIT.ok;
+    }
+    if (read.kind === "refused") {
+      print(`rodent is running (PID ${pid}), state unknown: its status record was ignored (${read.why})`, { running: true, pid, state: "unknown", why: read.why });
+      return EXIT.ok;
+    }
+    const record = read.record;
+    const silence = silentFor(record);
+    if (silence) {
+      const text = `rodent (PID ${pid}) is not responding: no heartbeat since ${record.updatedAt} (${Math.round(silence.ms / 1000)} s ago; it records one every ${record.heartbeatMs} ms); last state ${record.state}`;
+      print(text, { running: true, responding: false, pid, state: record.state, since: record.updatedAt, silentMs: silence.ms, heartbeatMs: record.heartbeatMs });
+      return EXIT.statusUnknown;
     }
     const uptimeMs = Date.now() - Date.parse(record.startedAt);
     print(
@@ -37,11 +58,19 @@ export const status: Command = {
         `  address:  ${record.address}`,
         `  config:   ${record.configHash} (generation ${record.generation})`,
       ].join("\n"),
-      { running: true, pid, state: record.state, uptimeMs, version: record.version, runtime: record.runtime, address: record.address, config: record.configHash, generation: record.generation },
+      { running: true, responding: true, pid, state: record.state, uptimeMs, version: record.version, runtime: record.runtime, address: record.address, config: record.configHash, generation: record.generation },
     );
     return EXIT.ok;
   },
 };
+
+/** How long the record has gone without its heartbeat, when that is longer than a few intervals. */
+function silentFor(record: StatusRecord): { ms: number } | undefined {
+  // Records from before the heartbeat interval was recorded cannot be judged.
+  if (typeof record.heartbeatMs !== "number" || !(record.heartbeatMs > 0)) return undefined;
+  const ms = Date.now() - Date.parse(record.updatedAt);
+  return ms > Math.max(MISSED_HEARTBEATS * record.heartbeatMs, MIN_SILENCE_MS) ? { ms } : undefined;
+}
 
 function formatUptime(ms: number): string {
   const s = Math.floor(ms / 1000);

@@ -1,7 +1,9 @@
 // Which instance a control command talks to: the PID file from --pid-file, RODENT_PID_PATH, the
-// config's server.pidFile, or the default, and what is found there.
+// config's server.pidFile, or the default, and what is found there; and how to signal it safely.
 import { loadConfig } from "../config/load";
-import { inspectPidFile, PidFileForeignError, type Inspection } from "../instance/lock";
+import { RodentError } from "../errors";
+import { assertMaySignal } from "../instance/identity";
+import { inspectPidFile, PidFileForeignError, type Holder, type Inspection } from "../instance/lock";
 import { resolvePidPath } from "../instance/paths";
 import type { Flag } from "./command";
 import { configFileFlag, pidFileFlag } from "./config-flags";
@@ -23,6 +25,22 @@ export async function findTarget(flags: Record<string, unknown>): Promise<Target
   const seen = inspectPidFile(pidPath);
   if (seen.kind === "foreign") throw new PidFileForeignError(pidPath, seen.what);
   return { pidPath, seen };
+}
+
+/**
+ * Sends `signal` to the holder only if this user may: the same uid, or root for an instance that
+ * runs our executable (identity.assertMaySignal); never to an instance that could not be verified.
+ * A refusal, or the kernel's EPERM, is one line naming who may do it; `verb` is the command ("stop").
+ */
+export function signalHolder(holder: Holder, signal: NodeJS.Signals, verb: string): void {
+  assertMaySignal(holder.pid, holder.verdict, verb);
+  try {
+    process.kill(holder.pid, signal);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ESRCH") throw new RodentError(`rodent (PID ${holder.pid}) exited before it could be sent ${signal}; nothing to ${verb}`);
+    throw new RodentError(`cannot send ${signal} to rodent (PID ${holder.pid}): ${code === "EPERM" ? `it runs as uid ${holder.verdict.uid}: run 'rodent ${verb}' as that user or root` : code}`);
+  }
 }
 
 /** Polls `done` every 20 ms until it is true or `timeoutMs` passes; true if it became true. */
