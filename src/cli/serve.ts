@@ -220,11 +220,12 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
     }
   });
 
-  if (listener.handoverFd !== undefined) {
-    // SIGUSR2 (from `rodent restart`): start the successor here and pass it the listening socket.
+  {
+    // SIGUSR2 (from `rodent restart`): start the successor here, as this user with this output,
+    // and pass it the listening socket where it cannot bind beside this one (Node on TCP).
     const { acceptHandovers } = await import("../daemon/handover");
     acceptHandovers(kernel, {
-      listener: { fd: listener.handoverFd, host: server.host, port: server.port },
+      listener: listener.handoverFd === undefined ? undefined : { fd: listener.handoverFd, host: server.host, port: server.port },
       log,
       logHint: logger.sink.path ?? "its output",
       handedOver: () => successor(pidPath) !== undefined,
