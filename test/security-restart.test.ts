@@ -133,6 +133,29 @@ describe("one restart at a time, and the truth about who serves", () => {
     }, 60_000);
   }
 
+  for (const runtime of ["bun", "node"] as const) {
+    test(`an instance (${runtime}) that dies while a restart waits for it: restart says nothing serves now, never that it keeps serving`, async () => {
+      const dir = tempDir();
+      const pidFile = join(dir, "rodent.pid");
+      const env = { HOME: dir };
+      expect((await runRodent(["serve", "-d", "--port", String(await freePort()), "--pid-file", pidFile, "--log-file", join(dir, "rodent.log")], { env, runtime })).code).toBe(0);
+      const old = pidIn(pidFile);
+      track(old);
+      // stopped, it cannot act on the restart signal; it dies with the signal still pending
+      process.kill(old, "SIGSTOP");
+      const restarting = runRodent(["restart", "--pid-file", pidFile], { env, runtime, timeoutMs: 45_000 });
+      const pending = () => (BigInt(`0x${/^ShdPnd:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${old}/status`, "utf8"))?.[1] ?? "0"}`) >> 11n) & 1n;
+      await waitFor(() => pending() === 1n, 15_000, "SIGUSR2 pending at the stopped instance");
+      process.kill(old, "SIGKILL");
+      const r = await restarting;
+      expect(r.code).toBe(1);
+      expect(r.stderr).not.toContain("keeps serving");
+      expect(r.stderr).toContain(`PID ${old} exited during the restart`);
+      expect(r.stderr).toContain(`no instance holds ${pidFile} now`);
+      expect(r.stderr.trim().split("\n").filter((line) => !line.startsWith("rodent: warning:"))).toHaveLength(1);
+    }, 60_000);
+  }
+
   test("a restart lock left by a killed restart is taken over; a symlink planted at its path is refused and left alone", async () => {
     const dir = tempDir();
     const pidFile = join(dir, "rodent.pid");
@@ -192,4 +215,20 @@ describe("the working directory does not pick the target", () => {
       expect(r.stderr).toContain(`config file ${file} is owned by rodent-other (uid ${other!.uid})`);
     }
   }, 30_000);
+});
+
+describe("serve -d in a shared directory", () => {
+  test("a symlink at the log file's path is refused with one line; its target is not written", async () => {
+    const dir = tempDir();
+    const target = join(dir, "precious");
+    writeFileSync(target, "keep\n");
+    const log = join(dir, "rodent.log");
+    symlinkSync(target, log);
+    const r = await runRodent(["serve", "-d", "--port", String(await freePort()), "--pid-file", join(dir, "rodent.pid"), "--log-file", log], { env: { HOME: dir }, timeoutMs: 15_000 });
+    if (existsSync(join(dir, "rodent.pid"))) track(pidIn(join(dir, "rodent.pid")));
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain(`log file ${log} is a symbolic link`);
+    expect(readFileSync(target, "utf8")).toBe("keep\n");
+  });
 });
