@@ -249,8 +249,13 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
     // Listening and ready to serve: take the lock over in one rename, then let the old one drain.
     holdLock(takeOverLock(pidPath, predecessor));
     listener.promote();
-    process.kill(predecessor, signalFor("stop"));
-    log.info(`took over from PID ${predecessor}; it is draining`, { event: "took-over", predecessor });
+    try {
+      process.kill(predecessor, signalFor("stop"));
+      log.info(`took over from PID ${predecessor}; it is draining`, { event: "took-over", predecessor });
+    } catch {
+      // it died after the takeover's check: this instance holds the lock and serves all the same
+      log.warn(`took over from PID ${predecessor}, which had exited meanwhile`, { event: "took-over", predecessor });
+    }
   }
   kernel.ready();
   if (kernel.state !== "ready") return; // a signal arrived during start-up: the drain is under way

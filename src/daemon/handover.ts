@@ -23,8 +23,8 @@ export interface HandoverOptions {
 /**
  * Makes SIGUSR2 start a successor (with the listening socket, when given). The successor takes
  * the PID file over and tells this instance to drain once it is ready; if it fails, this instance
- * logs why, records it through `failed`, and keeps serving. A drain that is not the successor's doing stops a
- * successor still starting.
+ * logs why, records it through `failed`, and keeps serving. A drain that is not the successor's
+ * doing stops a successor still starting.
  */
 export function acceptHandovers(kernel: Kernel, options: HandoverOptions): void {
   const { log } = options;
