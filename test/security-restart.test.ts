@@ -156,6 +156,24 @@ describe("one restart at a time, and the truth about who serves", () => {
     }, 60_000);
   }
 
+  test("a restart of an instance that is shutting down says so at once instead of waiting for an outcome", async () => {
+    const dir = tempDir();
+    const file = join(dir, "rodent.yml");
+    writeFileSync(file, "server:\n  shutdownDelay: 5s\n");
+    const pidFile = join(dir, "rodent.pid");
+    const env = { HOME: dir };
+    expect((await runRodent(["serve", "-d", "-c", file, "--port", String(await freePort()), "--pid-file", pidFile, "--log-file", join(dir, "rodent.log")], { env })).code).toBe(0);
+    const old = pidIn(pidFile);
+    track(old);
+    process.kill(old, "SIGTERM");
+    await waitFor(() => readFileSync(`${pidFile}.status`, "utf8").includes('"state":"draining"'), 5000, "the instance draining");
+    const startedAt = Date.now();
+    const r = await runRodent(["restart", "--pid-file", pidFile], { env, timeoutMs: 45_000 });
+    expect(r.code).toBe(1);
+    expect(Date.now() - startedAt).toBeLessThan(3000);
+    expect(r.stderr).toContain(`PID ${old} is shutting down`);
+  }, 30_000);
+
   test("a restart lock left by a killed restart is taken over; a symlink planted at its path is refused and left alone", async () => {
     const dir = tempDir();
     const pidFile = join(dir, "rodent.pid");

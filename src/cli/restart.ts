@@ -33,6 +33,8 @@ export const restart: Command = {
       const now = inspectPidFile(pidPath);
       if (now.kind !== "held" || now.holder.pid !== old) throw new RodentError(`PID ${old} was replaced or stopped meanwhile (${whoServes(pidPath)}); nothing was done`);
       const record = readStatus(pidPath);
+      // it would ignore the signal, and a successor would have nothing to take over
+      if (record?.pid === old && record.state === "draining") throw new RodentError(`PID ${old} is shutting down; once it has exited, start a new instance with 'rodent serve'`);
       if (readMigrateReq() === "0" && record?.pid === old && !record.runtime.startsWith("node") && !record.address.startsWith("unix:")) {
         process.stderr.write("rodent: warning: net.ipv4.tcp_migrate_req is 0, so connections queued on the old listener may be reset as it closes; set it to 1 (sysctl) for a hand-over that drops nothing\n");
       }
