@@ -71,7 +71,7 @@ describe("systemd notify", () => {
       });
       track(r.pid);
       await waitFor(() => sd.messages.some((m) => m.includes("READY=1")), 10_000, "READY=1 from the first instance");
-      const restarted = await runRodent(["restart", "--pid-file", pidFile], { env, timeoutMs: 45_000 });
+      const restarted = await runRodent(["restart", "--pid-file", pidFile], { env, runtime, timeoutMs: 45_000 });
       expect(restarted.code).toBe(0);
       const next = Number(readFileSync(pidFile, "utf8"));
       track(next);

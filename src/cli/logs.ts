@@ -5,7 +5,7 @@ import { RodentError } from "../errors";
 import { EXIT } from "../kernel/exit-codes";
 import type { Command } from "./command";
 import { logFileFlag } from "./config-flags";
-import { findTarget, targetFlags } from "./target";
+import { controlConfigInput, findTarget, targetFlags } from "./target";
 import { readStatus } from "../instance/status";
 import { logFilePath } from "./log-path";
 
@@ -25,7 +25,7 @@ export const logs: Command = {
     follow: { type: "boolean", short: "f", description: "keep printing new lines until Ctrl-C" },
   },
   async run({ flags }) {
-    const { config } = await loadConfig({ file: flags.config as string | undefined, env: { ...process.env }, flags: {} });
+    const { config } = await loadConfig(controlConfigInput(flags));
     // The running instance knows where it writes (a daemon writes a file even when logs.output is stdout).
     const { pidPath, seen } = await findTarget(flags);
     const record = seen.kind === "held" ? readStatus(pidPath) : undefined;

@@ -235,11 +235,12 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
     }
   });
 
-  if (listener.handoverFd !== undefined) {
-    // SIGUSR2 (from `rodent restart`): start the successor here and pass it the listening socket.
+  {
+    // SIGUSR2 (from `rodent restart`): start the successor here, as this user with this output,
+    // and pass it the listening socket where it cannot bind beside this one (Node on TCP).
     const { acceptHandovers } = await import("../daemon/handover");
     acceptHandovers(kernel, {
-      listener: { fd: listener.handoverFd, host: server.host, port: server.port },
+      listener: listener.handoverFd === undefined ? undefined : { fd: listener.handoverFd, host: server.host, port: server.port },
       log,
       logHint: logger.sink.path ?? "its output",
       handedOver: () => successor(pidPath) !== undefined,
@@ -263,8 +264,13 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
     // Listening and ready to serve: take the lock over in one rename, then let the old one drain.
     holdLock(takeOverLock(pidPath, predecessor));
     listener.promote();
-    process.kill(predecessor, signalFor("stop"));
-    log.info(`took over from PID ${predecessor}; it is draining`, { event: "took-over", predecessor });
+    try {
+      process.kill(predecessor, signalFor("stop"));
+      log.info(`took over from PID ${predecessor}; it is draining`, { event: "took-over", predecessor });
+    } catch {
+      // it died after the takeover's check: this instance holds the lock and serves all the same
+      log.warn(`took over from PID ${predecessor}, which had exited meanwhile`, { event: "took-over", predecessor });
+    }
   }
   kernel.ready();
   if (kernel.state !== "ready") return; // a signal arrived during start-up: the drain is under way

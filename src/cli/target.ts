@@ -1,14 +1,14 @@
 // Which instance a control command talks to: the PID file from --pid-file, RODENT_PID_PATH, the
 // config's server.pidFile, or the default, and what is found there; and how to signal it safely.
-import { loadConfig } from "../config/load";
+import { loadConfig, type ConfigInput } from "../config/load";
 import { RodentError } from "../errors";
 import { assertMaySignal } from "../instance/identity";
 import { inspectPidFile, PidFileForeignError, type Holder, type Inspection } from "../instance/lock";
 import { resolvePidPath } from "../instance/paths";
 import type { Flag } from "./command";
-import { configFileFlag, pidFileFlag } from "./config-flags";
+import { controlConfigFlag, pidFileFlag } from "./config-flags";
 
-export const targetFlags: Record<string, Flag> = { ...pidFileFlag, ...configFileFlag };
+export const targetFlags: Record<string, Flag> = { ...pidFileFlag, ...controlConfigFlag };
 
 export interface Target {
   pidPath: string;
@@ -19,7 +19,7 @@ export async function findTarget(flags: Record<string, unknown>): Promise<Target
   const pidFlag = flags["pid-file"] as string | undefined;
   let configured: string | undefined;
   if (!pidFlag && !process.env.RODENT_PID_PATH) {
-    configured = (await loadConfig({ file: flags.config as string | undefined, env: { ...process.env }, flags: {} })).config.server.pidFile;
+    configured = (await loadConfig(controlConfigInput(flags))).config.server.pidFile;
   }
   const pidPath = resolvePidPath(pidFlag, process.env, configured);
   const seen = inspectPidFile(pidPath);
@@ -41,6 +41,14 @@ export function signalHolder(holder: Holder, signal: NodeJS.Signals, verb: strin
     if (code === "ESRCH") throw new RodentError(`rodent (PID ${holder.pid}) exited before it could be sent ${signal}; nothing to ${verb}`);
     throw new RodentError(`cannot send ${signal} to rodent (PID ${holder.pid}): ${code === "EPERM" ? `it runs as uid ${holder.verdict.uid}: run 'rodent ${verb}' as that user or root` : code}`);
   }
+}
+
+/**
+ * The config input of a control command: only a file named by -c or RODENT_CONFIG, or one at the
+ * fixed per-user and system paths, never ./rodent.yml (see locateConfigFile).
+ */
+export function controlConfigInput(flags: Record<string, unknown>, overrides: Record<string, unknown> = {}): ConfigInput {
+  return { file: flags.config as string | undefined, env: { ...process.env }, flags: overrides, discovery: "control" };
 }
 
 /** Polls `done` every 20 ms until it is true or `timeoutMs` passes; true if it became true. */

@@ -5,6 +5,7 @@ import { homedir } from "node:os";
 import { resolve } from "node:path";
 import * as v from "valibot";
 import { RodentError } from "../errors";
+import { checkConfigOwner } from "./owner";
 import { ConfigSchema, leafKeys, type Config, type LeafKind } from "./schema";
 
 export type Layer = Record<string, unknown>;
@@ -12,6 +13,8 @@ export type Layer = Record<string, unknown>;
 export interface ConfigInput {
   /** `--config`/`-c`, if given. */
   file?: string;
+  /** Which unnamed files may be read: see `locateConfigFile`. Default "serve". */
+  discovery?: Discovery;
   /** The process environment, read once at start-up. */
   env: Record<string, string | undefined>;
   /** Flag values by key path, e.g. {"server.port": 9000}. */
@@ -52,11 +55,19 @@ export function nameFlag(key: string, flag: string): void {
   FLAG_NAMES[key] = flag;
 }
 
+/**
+ * Where an unnamed config file may come from. "serve" (and `config`) also look in the working
+ * directory (./rodent.yml); "control" (stop, status, reload, restart, logs, health) never does, so
+ * the directory someone stands in cannot pick the instance they signal.
+ */
+export type Discovery = "serve" | "control";
+
 /** The config file to read: explicit, else RODENT_CONFIG, else the first of the usual places. */
-export function locateConfigFile(explicit: string | undefined, env: ConfigInput["env"]): { path?: string; explicit: boolean } {
+export function locateConfigFile(explicit: string | undefined, env: ConfigInput["env"], discovery: Discovery = "serve"): { path?: string; explicit: boolean } {
   const named = explicit ?? env.RODENT_CONFIG;
   if (named) return { path: resolve(named), explicit: true };
-  const candidates = [resolve("rodent.yml"), resolve(homedir(), ".rodent/rodent.yml"), "/etc/rodent/rodent.yml"];
+  const fixed = [resolve(homedir(), ".rodent/rodent.yml"), "/etc/rodent/rodent.yml"];
+  const candidates = discovery === "serve" ? [resolve("rodent.yml"), ...fixed] : fixed;
   return { path: candidates.find((p) => existsSync(p)), explicit: false };
 }
 
@@ -71,11 +82,12 @@ export async function loadConfig(input: ConfigInput, options: { strict?: boolean
   const origins = new Map<string, string>();
   const merged: Layer = {};
 
-  const { path: file, explicit } = locateConfigFile(input.file, input.env);
+  const { path: file, explicit } = locateConfigFile(input.file, input.env, input.discovery);
   if (file) {
     if (!existsSync(file)) {
       if (explicit) throw new ConfigError([{ source: file, key: "(file)", message: "no such file; check --config / RODENT_CONFIG, or run 'rodent config init'" }]);
     } else {
+      checkConfigOwner(file);
       let text: string;
       try {
         text = readFileSync(file, "utf8");
