@@ -1,5 +1,6 @@
 // Bun.serve behind the adapter contract. The only file that knows it is on Bun.
-import type { Listener, ListenOptions } from "./types";
+import { UNIX_PEER } from "../trust";
+import type { ConnEnv, Listener, ListenOptions } from "./types";
 import { formatAddress, ListenError } from "./types";
 
 export async function listen(options: ListenOptions): Promise<Listener> {
@@ -8,8 +9,16 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     throw new ListenError("EFDUNSUPPORTED", "Bun.serve cannot listen on an inherited socket");
   }
   let server: ReturnType<typeof Bun.serve>;
-  // One env for every request: no per-request allocation on the hot path.
-  const env = { peer: (request: Request) => server.requestIP(request)?.address };
+  // what a relative URL is resolved against: this listener's own address
+  let host = "localhost";
+  const relative = (request: Request) => {
+    // the rebuilt request is not one requestIP() knows: read the peer from the original
+    const peer = env.peer(request);
+    return options.fetch(new Request(`http://${host}${request.url}`, request), { peer: () => peer });
+  };
+  // One env for every request: no per-request allocation on the hot path. requestIP() answers
+  // null once the peer has reset the connection: the app asks as the request arrives.
+  const env: ConnEnv = options.socket ? { peer: () => UNIX_PEER } : { peer: (request) => server.requestIP(request)?.address };
   try {
     const common = {
       // A compiled binary defaults to development mode, whose error page shows the stack.
@@ -18,8 +27,12 @@ export async function listen(options: ListenOptions): Promise<Listener> {
       // port silently instead of failing with EADDRINUSE.
       reusePort: false,
       idleTimeout: options.idleTimeoutSec,
-      maxRequestBodySize: options.bodyLimit,
+      // The app answers a declared body over server.bodyLimit with its JSON 413; Bun's own check
+      // would answer first with an empty one. No route reads a body.
+      maxRequestBodySize: 2 ** 31,
       fetch(request: Request) {
+        // HTTP/1.0 without Host (haproxy's default health check) arrives with a relative URL.
+        if (request.url.charCodeAt(0) === 47) return relative(request);
         return options.fetch(request, env);
       },
     };
@@ -30,6 +43,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
       Bun.serve({ ...common, ...where } as Parameters<typeof Bun.serve>[0]).stop(true);
     }
     server = Bun.serve({ ...common, ...where, reusePort: shared } as Parameters<typeof Bun.serve>[0]);
+    if (!options.socket) host = formatAddress(options.host, server.port!);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     throw new ListenError(e.code ?? "EUNKNOWN", e.message);
