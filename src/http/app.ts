@@ -101,7 +101,7 @@ export function createApp(ctx: AppContext): Handler {
     const url = request.url;
     const path = pathOf(url);
     if (path === settings.healthEndpoint) return health(env, ctx);
-    const response = tooLarge(env) ?? withTimeout(env, routes.fetch(request, env));
+    const response = tooLarge(env) ?? withTimeout(env, conn, routes.fetch(request, env));
     if (!settings.accessLog || path === "/ready") return response;
     const started = performance.now();
     const logged = (response: Response, later: boolean) => {
@@ -143,8 +143,9 @@ function tooLarge(env: RequestEnv): Response | undefined {
  * with the request id and the handler's signal aborts (its own answer, whenever it comes, is
  * dropped). Synchronous answers pay nothing.
  */
-function withTimeout(env: RequestEnv, response: Response | Promise<Response>): Response | Promise<Response> {
+function withTimeout(env: RequestEnv, conn: ConnEnv, response: Response | Promise<Response>): Response | Promise<Response> {
   if (!(response instanceof Promise)) return response;
+  conn.awaiting?.(env.request, env.settings.requestTimeoutMs);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<Response>((resolve) => {
     timer = setTimeout(() => {

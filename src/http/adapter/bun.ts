@@ -14,11 +14,22 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   const relative = (request: Request) => {
     // the rebuilt request is not one requestIP() knows: read the peer from the original
     const peer = env.peer(request);
-    return options.fetch(new Request(`http://${host}${request.url}`, request), { peer: () => peer });
+    return options.fetch(new Request(`http://${host}${request.url}`, request), { peer: () => peer, awaiting: (_, ms) => awaiting(request, ms) });
   };
   // One env for every request: no per-request allocation on the hot path. requestIP() answers
   // null once the peer has reset the connection: the app asks as the request arrives.
-  const env: ConnEnv = options.socket ? { peer: () => UNIX_PEER } : { peer: (request) => server.requestIP(request)?.address };
+  // Bun's idleTimeout also cuts a handler that has not answered yet: an answer that may take up to
+  // server.requestTimeout (its 503 included) keeps its connection open that long (at most 255 s),
+  // and the connection gets its idle timeout back with the answer.
+  let stretched: Request | undefined;
+  const awaiting = (request: Request, ms: number) => {
+    if (ms <= options.idleTimeoutSec * 1000) return;
+    server.timeout(request, Math.min(255, Math.ceil(ms / 1000) + 1));
+    stretched = request;
+  };
+  const env: ConnEnv = options.socket
+    ? { peer: () => UNIX_PEER, awaiting }
+    : { peer: (request) => server.requestIP(request)?.address, awaiting };
   try {
     const common = {
       // A compiled binary defaults to development mode, whose error page shows the stack.
@@ -32,8 +43,11 @@ export async function listen(options: ListenOptions): Promise<Listener> {
       maxRequestBodySize: 2 ** 31,
       fetch(request: Request) {
         // HTTP/1.0 without Host (haproxy's default health check) arrives with a relative URL.
-        if (request.url.charCodeAt(0) === 47) return relative(request);
-        return options.fetch(request, env);
+        const result = request.url.charCodeAt(0) === 47 ? relative(request) : options.fetch(request, env);
+        // awaiting() is called, if at all, before the app returns
+        if (stretched !== request) return result;
+        stretched = undefined;
+        return Promise.resolve(result).finally(() => server.timeout(request, options.idleTimeoutSec));
       },
     };
     const where = options.socket ? { unix: options.socket } : { hostname: options.host, port: options.port };

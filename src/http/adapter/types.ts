@@ -16,6 +16,11 @@ export interface ConnEnv {
    * connection, `done(false)` if the connection closed first. Absent: the response is taken as sent.
    */
   settled?(request: Request, done: (sent: boolean) => void): void;
+  /**
+   * The app will answer `request` within `ms` (server.requestTimeout): where the runtime would
+   * cut a connection that has waited that long for its response, it keeps this one open.
+   */
+  awaiting?(request: Request, ms: number): void;
 }
 
 export type FetchHandler = (request: Request, env: ConnEnv) => Response | Promise<Response>;
