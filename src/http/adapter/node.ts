@@ -12,7 +12,19 @@ interface Connection {
   peer: string | undefined;
   /** Requests whose response has not finished (pipelined ones included). */
   active: number;
+  /** Whether a whole request has arrived on it yet. */
+  requested: boolean;
+  /** When it was accepted (epoch ms). */
+  since: number;
 }
+
+/**
+ * How long, during a drain, a connection that has not sent a whole request yet may still send one
+ * (Go's Shutdown allows 5 s): one accepted just before the listener closed gets its answer (with
+ * Connection: close), one that has sat silent longer (a pre-connect, a TCP probe, a slow client)
+ * is closed.
+ */
+const NEW_CONNECTION_GRACE_MS = 1000;
 
 export async function listen(options: ListenOptions): Promise<Listener> {
   if (options.join && !options.socket && options.fd === undefined) {
@@ -48,6 +60,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
       const conn = connections.get(incoming.socket);
       if (conn) {
         conn.active++;
+        conn.requested = true;
         // (a pipelined response still queued when the connection dies never emits close; the
         // connection's entry goes with it)
         outgoing.once("close", () => conn.active--);
@@ -56,7 +69,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     },
   );
   server.on("connection", (socket: Socket) => {
-    connections.set(socket, { peer: socket.remoteAddress, active: 0 });
+    connections.set(socket, { peer: socket.remoteAddress, active: 0, requested: false, since: Date.now() });
     socket.once("close", () => connections.delete(socket));
   });
 
@@ -89,10 +102,14 @@ export async function listen(options: ListenOptions): Promise<Listener> {
       draining ??= new Promise((resolve) => {
         // close() alone waits out keepAliveTimeout after the last response, and Node's
         // closeIdleConnections() skips a connection that has not sent a request (a pre-connect, a
-        // TCP probe, a half-sent request): every few ms, close each connection with no response
-        // owed, until none is left or the deadline cuts the rest.
+        // TCP probe, a half-sent request) for good: every few ms, close each connection that owes
+        // no response and is idle after a request or past its grace, until none is left or the
+        // deadline cuts the rest.
         const closeIdle = () => {
-          for (const [socket, conn] of connections) if (conn.active <= 0) socket.destroy();
+          const now = Date.now();
+          for (const [socket, conn] of connections) {
+            if (conn.active <= 0 && (conn.requested || now - conn.since >= NEW_CONNECTION_GRACE_MS)) socket.destroy();
+          }
         };
         const poll = setInterval(() => {
           closeIdle();
