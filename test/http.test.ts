@@ -289,6 +289,10 @@ describe("hardening (issue 16)", () => {
       expect(await res.json()).toEqual({ error: "request timeout", status: 503, requestId: "slow-1" });
       expect(Date.now() - started).toBeGreaterThanOrEqual(5900);
       expect(Date.now() - started).toBeLessThan(10_000);
+      // the access line reports the 503 that went out, not what the handler built after it
+      await s.waitForOutput(/"requestId":"slow-1"/);
+      const line = accessLines(s.output()).find((l) => l.requestId === "slow-1");
+      expect(line).toMatchObject({ status: 503, bytes: JSON.stringify({ error: "request timeout", status: 503, requestId: "slow-1" }).length });
       // the handler stopped with its signal: nothing is left to drain
       const stopping = Date.now();
       s.signal("SIGTERM");

@@ -4,6 +4,7 @@
 import { Hono, type Context } from "hono";
 import type { ConnEnv } from "./adapter";
 import type { AccessRecord } from "../log/logger";
+import { pathOf, redactedTarget, schemeOf } from "./target";
 import { clientInfo, type TrustTest } from "./trust";
 
 export interface HttpSettings {
@@ -41,7 +42,8 @@ class RequestEnv {
   /** Set by send(): the body size, for the access log. */
   bytes: number | null = null;
   private controller: AbortController | undefined;
-  private over = false;
+  /** Set once the front door has answered for the handler (server.requestTimeout). */
+  over = false;
 
   constructor(
     readonly request: Request,
@@ -110,7 +112,7 @@ export function createApp(ctx: AppContext): Handler {
         ctx.access({
           requestId,
           method: request.method,
-          path: redactQuery(url),
+          path: redactedTarget(url),
           // 0: the connection closed before the response went out (the handler did run)
           status: sent ? response.status : 0,
           durationMs: Math.round((performance.now() - started) * 100) / 100,
@@ -149,8 +151,9 @@ function withTimeout(env: RequestEnv, conn: ConnEnv, response: Response | Promis
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<Response>((resolve) => {
     timer = setTimeout(() => {
+      const answer = json(env, { error: "request timeout", status: 503, requestId: env.requestId }, 503);
       env.timedOut();
-      resolve(json(env, { error: "request timeout", status: 503, requestId: env.requestId }, 503));
+      resolve(answer);
     }, env.settings.requestTimeoutMs);
   });
   // A handler that fails after it was given up on must not become an unhandled rejection.
@@ -209,7 +212,8 @@ function json(env: RequestEnv, body: unknown, status = 200, close = false): Resp
 /** A JSON response with every header it will carry, its size noted for the access log. */
 function send(env: RequestEnv, text: string, status: number, close = false): Response {
   const bytes = Buffer.byteLength(text);
-  env.bytes = bytes;
+  // a handler answering after its 503 went out must not change what the access line reports
+  if (!env.over) env.bytes = bytes;
   const headers: Record<string, string> = { "content-type": "application/json", "content-length": String(bytes), "x-request-id": env.requestId };
   // While draining, tell keep-alive clients (and proxies) not to reuse this connection.
   if (close || env.draining()) headers.connection = "close";
@@ -224,24 +228,6 @@ function health(env: RequestEnv, ctx: AppContext): Response {
 
 function notFound(c: Context<Env>): Response {
   return json(c.env, { error: "not found", status: 404, path: c.req.path, requestId: c.env.requestId }, 404);
-}
-
-/** The path of a request URL without building a URL object. */
-function pathOf(url: string): string {
-  const start = pathStart(url);
-  if (start < 0) return "/";
-  const end = url.indexOf("?", start);
-  return end < 0 ? url.slice(start) : url.slice(start, end);
-}
-
-/**
- * Where the path begins: after scheme://host, or at 0 for a relative URL (the adapters make every
- * URL absolute, but a URL sliced as if it had a host it lacks routes /ready to "/").
- */
-function pathStart(url: string): number {
-  if (url.charCodeAt(0) === 47) return 0;
-  const scheme = url.indexOf("://");
-  return scheme < 0 ? -1 : url.indexOf("/", scheme + 3);
 }
 
 /**
@@ -265,42 +251,4 @@ async function sleep(c: Context<Env>): Promise<Response> {
     else signal.addEventListener("abort", onAbort);
   });
   return json(c.env, { slept: ms, outcome });
-}
-
-/**
- * Parameter names whose values are secrets, matched anywhere in the (decoded) name: api_token,
- * X-Amz-Signature, sig, pwd, passphrase, jwt, code (OAuth), otp, credential, jsessionid, PHPSESSID…
- * Redacting a harmless value (zipcode) costs a log reader little; logging a secret costs more.
- */
-const SECRET_NAME = /token|pass|pwd|secret|key|auth|sig|sess|sid|jwt|code|otp|credential|cookie|bearer|private/i;
-
-/**
- * The request target for the access log with the values of secret-named parameters replaced by
- * REDACTED: query parameters separated by & or ; and path parameters (/app;jsessionid=…). The rest
- * is kept as the client sent it.
- */
-function redactQuery(url: string): string {
-  const start = pathStart(url);
-  const target = start < 0 ? "/" : url.slice(start);
-  if (!target.includes(";") && !target.includes("?")) return target;
-  const q = target.indexOf("?");
-  const path = q < 0 ? target : target.slice(0, q);
-  const cleanPath = path.includes(";") ? path.replace(/;([^;/=]*)=([^;/]*)/g, (all, name: string) => (isSecret(name) ? `;${name}=REDACTED` : all)) : path;
-  if (q < 0) return cleanPath;
-  const query = target.slice(q + 1).replace(/(^|[&;])([^&;=]*)=([^&;]*)/g, (all, sep: string, name: string) => (isSecret(name) ? `${sep}${name}=REDACTED` : all));
-  return `${cleanPath}?${query}`;
-}
-
-function isSecret(name: string): boolean {
-  let decoded = name;
-  try {
-    decoded = decodeURIComponent(name.replaceAll("+", " "));
-  } catch {
-    // not valid percent-encoding: match the raw name
-  }
-  return SECRET_NAME.test(decoded);
-}
-
-function schemeOf(url: string): string {
-  return url.startsWith("https:") ? "https" : "http";
 }
