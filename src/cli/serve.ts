@@ -185,7 +185,7 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
       // a socket passed on for an address the config no longer names was closed: bind the new one
       join: predecessor !== undefined && handed !== "elsewhere",
       idleTimeoutSec: Math.min(255, Math.max(1, Math.ceil(ms(server.idleTimeout) / 1000))),
-      requestTimeoutMs: ms(server.requestTimeout), bodyLimit: server.bodyLimit,
+      requestTimeoutMs: ms(server.requestTimeout),
       fetch: app,
     },
     {
@@ -288,6 +288,7 @@ function httpSettings(loaded: LoadedConfig): HttpSettings {
     trusted: compileTrust(c.server.trustProxy),
     debug: c.development.enabled,
     requestTimeoutMs: ms(c.server.requestTimeout),
+    bodyLimit: c.server.bodyLimit,
   };
 }
 

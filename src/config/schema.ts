@@ -1,5 +1,6 @@
 // The config's shape, defaults and types: the single source of truth for file, env, flags and docs.
 import * as v from "valibot";
+import { parseTrustEntry } from "../http/trust";
 import { parseDuration } from "./duration";
 
 const duration = (what: string) =>
@@ -15,7 +16,19 @@ const port = v.pipe(
   v.maxValue(65535, "expected a port from 1 to 65535"),
 );
 
-const CIDR = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)(?:\/\d{1,3})?$/;
+/**
+ * A trustProxy entry, checked by the very parser that compiles it (http/trust.ts), so whatever
+ * `config check` accepts, serve and reload can compile. The value stays the text the user wrote:
+ * the config prints, hashes, compares and clones (reload) as plain data.
+ */
+const trustEntry = v.pipe(
+  v.string("expected an IP address or CIDR like 10.0.0.0/8"),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const range = parseTrustEntry(dataset.value);
+    if (typeof range === "string") addIssue({ message: `expected an IP address or CIDR like 10.0.0.0/8: ${range}` });
+  }),
+);
 
 const logLevels = ["silent", "fatal", "error", "warn", "info", "debug", "trace"] as const;
 
@@ -38,7 +51,7 @@ export const ConfigSchema = v.object({
         1_048_576,
       ),
       trustProxy: v.optional(
-        v.array(v.pipe(v.string(), v.regex(CIDR, "expected an IP address or CIDR like 10.0.0.0/8"))),
+        v.array(trustEntry, "expected a list of IP addresses or CIDRs"),
         ["127.0.0.0/8", "::1"],
       ),
       daemonize: v.optional(v.boolean("expected true or false"), false),

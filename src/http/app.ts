@@ -4,6 +4,7 @@
 import { Hono, type Context } from "hono";
 import type { ConnEnv } from "./adapter";
 import type { AccessRecord } from "../log/logger";
+import { pathOf, redactedTarget, schemeOf } from "./target";
 import { clientInfo, type TrustTest } from "./trust";
 
 export interface HttpSettings {
@@ -11,7 +12,10 @@ export interface HttpSettings {
   accessLog: boolean;
   trusted: TrustTest;
   debug: boolean;
+  /** A handler still working after this long is answered 503 and its signal aborts. */
   requestTimeoutMs: number;
+  /** A request that declares a larger body (Content-Length) is answered 413 before any handler. */
+  bodyLimit: number;
 }
 
 export interface BuildInfo {
@@ -34,14 +38,42 @@ export interface AppContext {
 }
 
 /** What every handler sees as c.env: the connection, and what the front door worked out. */
-interface RequestEnv {
-  conn: ConnEnv;
-  requestId: string;
-  settings: HttpSettings;
-  /** Asked when the response is built: a request that began before the drain may end during it. */
-  draining: () => boolean;
+class RequestEnv {
   /** Set by send(): the body size, for the access log. */
-  bytes: number | null;
+  bytes: number | null = null;
+  private controller: AbortController | undefined;
+  /** Set once the front door has answered for the handler (server.requestTimeout). */
+  over = false;
+
+  constructor(
+    readonly request: Request,
+    /** The connection's peer, read when the request arrived (see clientInfo). */
+    readonly peer: string | undefined,
+    readonly requestId: string,
+    readonly settings: HttpSettings,
+    /** Asked when the response is built: a request that began before the drain may end during it. */
+    readonly draining: () => boolean,
+  ) {}
+
+  /**
+   * Aborts when the client goes away or server.requestTimeout passes: a handler that works for a
+   * while listens to it and stops. Made on first use, so quick handlers pay nothing for it.
+   */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      const controller = (this.controller = new AbortController());
+      if (this.over) controller.abort();
+      else if (this.request.signal.aborted) controller.abort();
+      else this.request.signal.addEventListener("abort", () => controller.abort(), { once: true });
+    }
+    return this.controller.signal;
+  }
+
+  /** The front door gave up on the handler: its answer no longer matters. */
+  timedOut(): void {
+    this.over = true;
+    this.controller?.abort();
+  }
 }
 
 type Env = { Bindings: RequestEnv };
@@ -52,42 +84,81 @@ const SANE_ID = /^[\w.:@/+=-]{1,128}$/;
 
 /**
  * The app's front door, outside Hono's middleware chain because it runs on every request: it
- * takes or makes the request id, answers the health endpoint (its path can change on reload),
- * hands the rest to the Hono routes, and writes the access line. Responses are built once with
- * all their headers (Hono's c.header() and mutating a finished Response both cost more than the
- * routing itself).
+ * reads the peer before anything can wait (a peer that has gone is unknown, never trusted), takes
+ * or makes the request id, refuses declared bodies over server.bodyLimit, answers the health
+ * endpoint (its path can change on reload), hands the rest to the Hono routes, races a handler
+ * that answers asynchronously against server.requestTimeout, and writes the access line once the
+ * response has gone out (or could not). Responses are built once with all their headers (Hono's
+ * c.header() and mutating a finished Response both cost more than the routing itself).
  */
 export function createApp(ctx: AppContext): Handler {
   const routes = createRoutes(ctx);
   const draining = () => ctx.state() === "draining";
   return (request, conn) => {
+    const peer = conn.peer(request);
     const settings = ctx.settings();
     const given = request.headers.get("x-request-id");
     const requestId = given !== null && SANE_ID.test(given) ? given : crypto.randomUUID();
-    const env: RequestEnv = { conn, requestId, settings, draining, bytes: null };
+    const env = new RequestEnv(request, peer, requestId, settings, draining);
     const url = request.url;
     const path = pathOf(url);
     if (path === settings.healthEndpoint) return health(env, ctx);
-    if (!settings.accessLog || path === "/ready") return routes.fetch(request, env);
+    const response = tooLarge(env) ?? withTimeout(env, conn, routes.fetch(request, env));
+    if (!settings.accessLog || path === "/ready") return response;
     const started = performance.now();
-    const logged = (response: Response) => {
-      const client = clientInfo(conn.peer(request), request.headers, settings.trusted, schemeOf(url));
-      ctx.access({
-        requestId,
-        method: request.method,
-        path: redactQuery(url),
-        status: response.status,
-        durationMs: Math.round((performance.now() - started) * 100) / 100,
-        bytes: env.bytes,
-        ip: client.ip,
-        scheme: client.scheme,
-        userAgent: request.headers.get("user-agent"),
-      });
+    const logged = (response: Response, later: boolean) => {
+      const log = (sent: boolean) => {
+        const client = clientInfo(peer, request.headers, settings.trusted, schemeOf(url));
+        ctx.access({
+          requestId,
+          method: request.method,
+          path: redactedTarget(url),
+          // 0: the connection closed before the response went out (the handler did run)
+          status: sent ? response.status : 0,
+          durationMs: Math.round((performance.now() - started) * 100) / 100,
+          bytes: sent ? env.bytes : 0,
+          ip: client.ip,
+          scheme: client.scheme,
+          userAgent: request.headers.get("user-agent"),
+        });
+      };
+      if (conn.settled) conn.settled(request, log);
+      // Otherwise judge by what the request shows: a peer already unknown on arrival, or a client
+      // gone before a later answer (its signal aborted; not asked on the quick path: it costs).
+      else log(peer !== undefined && !(later && request.signal.aborted));
       return response;
     };
-    const response = routes.fetch(request, env);
-    return response instanceof Promise ? response.then(logged) : logged(response);
+    return response instanceof Promise ? response.then((r) => logged(r, true)) : logged(response, false);
   };
+}
+
+/** A JSON 413 for a declared body over server.bodyLimit; the connection closes after it. */
+function tooLarge(env: RequestEnv): Response | undefined {
+  const declared = env.request.headers.get("content-length");
+  if (declared === null || !(Number(declared) > env.settings.bodyLimit)) return undefined;
+  // the body is not read, so the connection cannot carry another request after it
+  return json(env, { error: "request body too large", status: 413, limit: env.settings.bodyLimit, requestId: env.requestId }, 413, true);
+}
+
+/**
+ * A handler that answers later races server.requestTimeout: past it, the client gets a JSON 503
+ * with the request id and the handler's signal aborts (its own answer, whenever it comes, is
+ * dropped). Synchronous answers pay nothing.
+ */
+function withTimeout(env: RequestEnv, conn: ConnEnv, response: Response | Promise<Response>): Response | Promise<Response> {
+  if (!(response instanceof Promise)) return response;
+  conn.awaiting?.(env.request, env.settings.requestTimeoutMs);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<Response>((resolve) => {
+    timer = setTimeout(() => {
+      const answer = json(env, { error: "request timeout", status: 503, requestId: env.requestId }, 503);
+      env.timedOut();
+      resolve(answer);
+    }, env.settings.requestTimeoutMs);
+  });
+  // A handler that fails after it was given up on must not become an unhandled rejection.
+  response.catch(() => {});
+  return Promise.race([response.finally(() => clearTimeout(timer)), late]);
 }
 
 function createRoutes(ctx: AppContext): Hono<Env> {
@@ -108,9 +179,8 @@ function createRoutes(ctx: AppContext): Hono<Env> {
   debug.get("/config", (c) => json(c.env, ctx.debugConfig()));
   debug.get("/lifecycle", (c) => json(c.env, ctx.debugLifecycle()));
   debug.get("/request", (c) => {
-    const peer = c.env.conn.peer(c.req.raw);
-    const client = clientInfo(peer, c.req.raw.headers, c.env.settings.trusted, schemeOf(c.req.url));
-    return json(c.env, { requestId: c.env.requestId, ip: client.ip, scheme: client.scheme, peer: peer ?? null });
+    const client = clientInfo(c.env.peer, c.req.raw.headers, c.env.settings.trusted, schemeOf(c.req.url));
+    return json(c.env, { requestId: c.env.requestId, ip: client.ip, scheme: client.scheme, peer: c.env.peer ?? null });
   });
   debug.get("/error", () => {
     throw new Error("a deliberate error from /debug/error");
@@ -135,17 +205,18 @@ function createRoutes(ctx: AppContext): Hono<Env> {
   return app;
 }
 
-function json(env: RequestEnv, body: unknown, status = 200): Response {
-  return send(env, JSON.stringify(body), status);
+function json(env: RequestEnv, body: unknown, status = 200, close = false): Response {
+  return send(env, JSON.stringify(body), status, close);
 }
 
 /** A JSON response with every header it will carry, its size noted for the access log. */
-function send(env: RequestEnv, text: string, status: number): Response {
+function send(env: RequestEnv, text: string, status: number, close = false): Response {
   const bytes = Buffer.byteLength(text);
-  env.bytes = bytes;
+  // a handler answering after its 503 went out must not change what the access line reports
+  if (!env.over) env.bytes = bytes;
   const headers: Record<string, string> = { "content-type": "application/json", "content-length": String(bytes), "x-request-id": env.requestId };
   // While draining, tell keep-alive clients (and proxies) not to reuse this connection.
-  if (env.draining()) headers.connection = "close";
+  if (close || env.draining()) headers.connection = "close";
   return new Response(text, { status, headers });
 }
 
@@ -159,50 +230,25 @@ function notFound(c: Context<Env>): Response {
   return json(c.env, { error: "not found", status: 404, path: c.req.path, requestId: c.env.requestId }, 404);
 }
 
-/** The path of a request URL without building a URL object. */
-function pathOf(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start < 0) return "/";
-  const end = url.indexOf("?", start);
-  return end < 0 ? url.slice(start) : url.slice(start, end);
-}
-
-/** GET /debug/sleep?ms=N: answers after N ms (at most 60 s), early if the client goes away. */
+/**
+ * GET /debug/sleep?ms=N: answers after N ms (at most 60 s), early if its signal aborts (the
+ * client went away, or server.requestTimeout passed and the front door answered 503 already).
+ */
 async function sleep(c: Context<Env>): Promise<Response> {
   const wanted = Number(c.req.query("ms") ?? "0");
   if (!Number.isFinite(wanted) || wanted < 0) return json(c.env, { error: "ms must be a number of milliseconds", status: 400 }, 400);
   const ms = Math.min(wanted, 60_000);
-  const timeoutMs = c.env.settings.requestTimeoutMs;
-  const outcome = await new Promise<"slept" | "gone" | "timeout">((resolve) => {
-    const done = (why: "slept" | "gone" | "timeout") => {
-      clearTimeout(sleepTimer);
-      clearTimeout(limitTimer);
-      c.req.raw.signal.removeEventListener("abort", onAbort);
+  const signal = c.env.signal;
+  const outcome = await new Promise<"slept" | "aborted">((resolve) => {
+    const done = (why: "slept" | "aborted") => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
       resolve(why);
     };
-    const onAbort = () => done("gone");
-    const sleepTimer = setTimeout(() => done("slept"), ms);
-    const limitTimer = setTimeout(() => done("timeout"), timeoutMs);
-    c.req.raw.signal.addEventListener("abort", onAbort);
+    const onAbort = () => done("aborted");
+    const timer = setTimeout(() => done("slept"), ms);
+    if (signal.aborted) done("aborted");
+    else signal.addEventListener("abort", onAbort);
   });
-  if (outcome === "timeout") return json(c.env, { error: "request timeout", status: 503, requestId: c.env.requestId }, 503);
   return json(c.env, { slept: ms, outcome });
-}
-
-const SECRET_PARAM = /^(.*(token|password|passwd|secret|key|auth|signature|session).*)$/i;
-
-function redactQuery(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  const pathAndQuery = start < 0 ? "/" : url.slice(start);
-  const q = pathAndQuery.indexOf("?");
-  if (q < 0) return pathAndQuery;
-  const params = new URLSearchParams(pathAndQuery.slice(q + 1));
-  const secrets = [...params.keys()].filter((key) => SECRET_PARAM.test(key));
-  if (secrets.length === 0) return pathAndQuery;
-  for (const key of secrets) params.set(key, "REDACTED");
-  return `${pathAndQuery.slice(0, q)}?${params.toString()}`;
-}
-
-function schemeOf(url: string): string {
-  return url.startsWith("https:") ? "https" : "http";
 }

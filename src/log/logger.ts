@@ -4,6 +4,7 @@
 // prompts and its fancy reporter, which a daemon does not need.
 import { createConsola, LogLevels, type ConsolaInstance, type LogObject } from "consola/core";
 import { readlinkSync } from "node:fs";
+import { jsonEscaped, oneLine, printable } from "./escape";
 import { LogSink } from "./sink";
 
 export type LogFormat = "pretty" | "json";
@@ -104,13 +105,13 @@ export class Logger {
 
   private accessLine(r: QueuedAccess): string {
     if (this.format === "json") {
-      return (
+      return jsonEscaped(
         `{"time":"${isoAt(r.at)}","level":"info","tag":"access","requestId":${JSON.stringify(r.requestId)},"method":${JSON.stringify(r.method)},` +
         `"path":${JSON.stringify(r.path)},"status":${r.status},"durationMs":${r.durationMs},"bytes":${r.bytes},` +
-        `"ip":${JSON.stringify(r.ip)},"scheme":"${r.scheme}","userAgent":${JSON.stringify(r.userAgent)}}\n`
+        `"ip":${JSON.stringify(r.ip)},"scheme":"${r.scheme}","userAgent":${JSON.stringify(r.userAgent)}}\n`,
       );
     }
-    return `${clock(new Date(r.at))} access ${r.method} ${r.path} ${r.status} ${r.durationMs}ms ${r.bytes}b ${r.ip} id=${r.requestId} ua=${JSON.stringify(r.userAgent ?? "")}\n`;
+    return `${clock(new Date(r.at))} access ${oneLine(`${r.method} ${r.path} ${r.status} ${r.durationMs}ms ${r.bytes}b ${r.ip} id=${r.requestId} ua=${jsonEscaped(JSON.stringify(r.userAgent ?? ""))}`)}\n`;
   }
 
   flush(): void {
@@ -161,7 +162,7 @@ function split(obj: LogObject): { message: string; fields: Fields } {
 function jsonLine(obj: LogObject): string {
   const { message, fields } = split(obj);
   const level = obj.type === "log" || obj.type === "success" ? "info" : obj.type;
-  return `${JSON.stringify({ time: obj.date.toISOString(), level, tag: obj.tag || "rodent", msg: message, ...fields })}\n`;
+  return `${jsonEscaped(JSON.stringify({ time: obj.date.toISOString(), level, tag: obj.tag || "rodent", msg: message, ...fields }))}\n`;
 }
 
 const COLOURS: Record<string, string> = { error: "31", fatal: "31", warn: "33", info: "36", debug: "90", trace: "90" };
@@ -170,13 +171,13 @@ function prettyLine(obj: LogObject, colour: boolean): string {
   const { message, fields } = split(obj);
   const pairs = Object.entries(fields)
     .filter(([k, v]) => v !== undefined && k !== "stack")
-    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
-  const stack = typeof fields.stack === "string" ? `\n${fields.stack}` : "";
+    .map(([k, v]) => `${k}=${oneLine(typeof v === "string" ? v : jsonEscaped(JSON.stringify(v) ?? String(v)))}`);
+  const stack = typeof fields.stack === "string" ? `\n${printable(fields.stack)}` : "";
   const tag = obj.tag ? `[${obj.tag}] ` : "";
   const level = obj.type.toUpperCase().padEnd(5);
   const paint = (code: string | undefined, text: string) => (colour && code ? `\x1b[${code}m${text}\x1b[0m` : text);
   const extra = pairs.length ? `  ${paint("2", pairs.join(" "))}` : "";
-  return `${paint("2", clock(obj.date))} ${paint(COLOURS[obj.type], level)} ${tag}${message}${extra}${stack}\n`;
+  return `${paint("2", clock(obj.date))} ${paint(COLOURS[obj.type], level)} ${oneLine(tag)}${printable(message)}${extra}${stack}\n`;
 }
 
 let isoFor = 0;
