@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { appendFileSync, chownSync, constants, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BIN, freePort, otherUser, ROOT, spawnRodent, startServer, tempDir, waitFor } from "./helpers";
+import { BIN, freePort, needTool, otherUser, ROOT, spawnRodent, startServer, tempDir, waitFor } from "./helpers";
 
 const RUNTIMES = ["bun", "node"] as const;
 
@@ -212,6 +212,7 @@ describe("log rotation with an instance that runs as its own user", () => {
   const why = "needs root: logrotate runs as root and the instance as a second local user";
 
   test.skipIf(!user)(`contrib/logrotate/rodent with real logrotate: new lines go to the new file (${user ? "as root" : why})`, async () => {
+    needTool("logrotate");
     const { s, dir, logFile, pidFile, accessPaths } = await unprivilegedInstance(user!);
     await fetch(`${s.url}/before`);
     await waitFor(() => accessPaths(logFile).includes("/before"), 5000, "the access line before rotation");

@@ -87,6 +87,24 @@ export function dropRoot(): string[] {
   return process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
 }
 
+/** The system tools tests drive, and the Debian package each comes from (.ci/run installs them). */
+const TOOLS: Record<string, string> = {
+  nginx: "nginx-light", haproxy: "haproxy", wrk: "wrk", logrotate: "logrotate", python3: "python3", cc: "gcc",
+  "systemd-notify": "systemd", "systemd-socket-activate": "systemd", "systemd-analyze": "systemd",
+  unshare: "util-linux", setpriv: "util-linux",
+};
+
+/**
+ * Fails the calling test with one line naming the Debian package when a system tool it drives is
+ * missing: a test that cannot run its real client must not pass or skip silently.
+ */
+export function needTool(...tools: (keyof typeof TOOLS & string)[]): void {
+  const missing = tools.filter((tool) => Bun.which(tool, { PATH: `${process.env.PATH}:/usr/sbin:/usr/bin:/sbin` }) === null);
+  if (missing.length === 0) return;
+  const packages = [...new Set(missing.map((tool) => TOOLS[tool] ?? tool))].join(" ");
+  throw new Error(`missing ${missing.join(", ")}: apt-get install -y ${packages} (.ci/run installs it; see the README's section on tests)`);
+}
+
 /**
  * The second local user that security tests attack as ("rodent-other", created with useradd the
  * first time, as CI does), or undefined when the tests do not run as root (the caller skips with a

@@ -4,10 +4,9 @@ import { describe, expect, test } from "bun:test";
 import { chownSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { BIN, BUNDLE, cleanEnv, freePort, getJson, otherUser, runRodent, tempDir, track, waitFor } from "./helpers";
+import { BIN, BUNDLE, cleanEnv, freePort, getJson, needTool, otherUser, runRodent, tempDir, track, waitFor } from "./helpers";
 
 const other = otherUser();
-const have = (tool: string) => Bun.spawnSync(["sh", "-c", `command -v ${tool}`]).exitCode === 0;
 const pidIn = (file: string) => Number(readFileSync(file, "utf8"));
 /** The effective uid of a live process, from /proc. */
 const uidOf = (pid: number) => Number(/^Uid:\s+\d+\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
@@ -26,8 +25,9 @@ __attribute__((constructor)) static void mark(void) {
 `;
 
 describe("restart runs nothing as the caller", () => {
-  // Skipped where it cannot attack: not root (no second user), or no C compiler for the library.
-  test.skipIf(!other || !have("cc"))("root restarting another user's instance started with LD_PRELOAD never loads the library as uid 0; the successor runs as that user", async () => {
+  // Skipped where it cannot attack: not root (no second user).
+  test.skipIf(!other)("root restarting another user's instance started with LD_PRELOAD never loads the library as uid 0; the successor runs as that user", async () => {
+    needTool("cc");
     const dir = tempDir();
     writeFileSync(join(dir, "evil.c"), EVIL_C);
     const so = join(dir, "evil.so");
@@ -77,7 +77,8 @@ describe("restart runs nothing as the caller", () => {
 describe("restart keeps the instance's output", () => {
   // journald hands a service a unix socket as stdout: the successor must write there too.
   for (const [runtime, listen] of [["bun", "tcp"], ["node", "unix"]] as const) {
-    test.skipIf(!have("python3"))(`an instance (${runtime}, ${listen}) whose stdout is a socket: the successor logs to the same socket`, async () => {
+    test(`an instance (${runtime}, ${listen}) whose stdout is a socket: the successor logs to the same socket`, async () => {
+      needTool("python3");
       const dir = tempDir();
       const received: string[] = [];
       const server = createServer((peer) => peer.on("data", (chunk) => received.push(chunk.toString())));
