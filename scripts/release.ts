@@ -9,17 +9,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pkg from "../package.json";
+import { TARGETS } from "./release-targets";
 import { type TarEntry, tarGz } from "./tar";
 
-/** Release target → the Bun target that builds it. */
-export const TARGETS: Record<string, string> = {
-  "linux-x64": "bun-linux-x64",
-  "linux-arm64": "bun-linux-arm64",
-  "linux-x64-musl": "bun-linux-x64-musl",
-  "linux-arm64-musl": "bun-linux-arm64-musl",
-  "darwin-arm64": "bun-darwin-arm64",
-  "darwin-x64": "bun-darwin-x64",
-};
 
 const ROOT = resolve(import.meta.dir, "..");
 /** What every archive carries besides the program, as tracked by git (never a stray local file). */
