@@ -56,10 +56,11 @@ async function commitId(given: string | undefined): Promise<string> {
 
 /**
  * The build time to embed: SOURCE_DATE_EPOCH (reproducible-builds.org) when set, else the time of
- * the commit, so two builds of one commit embed the same instant; the wall clock only outside git.
+ * the commit, so two builds of one commit embed the same instant; the wall clock only outside git
+ * (an empty SOURCE_DATE_EPOCH counts as unset).
  */
 async function buildTime(): Promise<string> {
-  const epoch = process.env.SOURCE_DATE_EPOCH ?? (await $`git log -1 --format=%ct`.nothrow().quiet().text()).trim();
+  const epoch = process.env.SOURCE_DATE_EPOCH || (await $`git log -1 --format=%ct`.nothrow().quiet().text()).trim();
   if (epoch && !/^\d+$/.test(epoch)) throw new Error(`SOURCE_DATE_EPOCH must be seconds since 1970, got ${JSON.stringify(epoch)}`);
   return new Date(epoch ? Number(epoch) * 1000 : Date.now()).toISOString();
 }

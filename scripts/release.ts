@@ -65,7 +65,7 @@ try {
 
 /** SOURCE_DATE_EPOCH when set, else the commit's time: what makes two builds of a commit agree. */
 async function sourceDateEpoch(): Promise<number> {
-  const raw = process.env.SOURCE_DATE_EPOCH ?? (await $`git log -1 --format=%ct`.cwd(ROOT).nothrow().quiet().text()).trim();
+  const raw = process.env.SOURCE_DATE_EPOCH || (await $`git log -1 --format=%ct`.cwd(ROOT).nothrow().quiet().text()).trim();
   if (!/^\d+$/.test(raw)) throw new Error("release: set SOURCE_DATE_EPOCH (seconds since 1970) when building outside git");
   return Number(raw);
 }
