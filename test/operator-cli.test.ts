@@ -111,6 +111,8 @@ _rodent; printf '%s\\n' "\${COMPREPLY[@]}"`;
     expect(complete(stdout, "rodent", "completion", "")).toEqual(["bash", "fish", "zsh"]);
     expect(complete(stdout, "rodent", "-s", "re")).toEqual(["reload", "reopen"]);
     expect(complete(stdout, "rodent", "-s", "reload", "--p")).toEqual(["--pid-file"]);
+    expect(complete(stdout, "rodent", "-t", "--c")).toEqual(["--config"]);
+    expect(complete(stdout, "rodent", "-t", "ch")).toEqual([]);
     // a flag that takes a file completes file names; one that takes a number completes nothing
     expect(complete(stdout, "rodent", "serve", "-c", "conf/s")).toEqual(["conf/site.yml"]);
     expect(complete(stdout, "rodent", "serve", "--port", "")).toEqual([]);

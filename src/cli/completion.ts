@@ -58,7 +58,10 @@ const SCRIPTS: Record<Shell, (commands: Command[]) => string> = { bash, zsh, fis
 function bash(commands: Command[]): string {
   const shapes = commands.map(shapeOf);
   const names = [...shapes.map((s) => s.name), "help"];
-  const cases = shapes.map((s) => {
+  // `rodent -t` takes config check's flags and no action word
+  const check = shapes.find((s) => s.name === "config");
+  const withCheck = check ? [...shapes, { ...check, name: "-t", words: [], files: false }] : shapes;
+  const cases = withCheck.map((s) => {
     const fileFlags = s.flags.filter((f) => f.takes === "file").flatMap((f) => [`--${f.long}`, ...(f.short ? [`-${f.short}`] : [])]);
     const valueFlags = s.flags.filter((f) => f.takes === "value").flatMap((f) => [`--${f.long}`, ...(f.short ? [`-${f.short}`] : [])]);
     const flagWords = s.flags.map((f) => `--${f.long}`).join(" ");
@@ -84,8 +87,6 @@ _rodent() {
   if [ "$command" = "-s" ]; then
     if [ "$COMP_CWORD" -eq 2 ]; then COMPREPLY=($(compgen -W "${S_VERBS.join(" ")}" -- "$cur")); return; fi
     command="\${COMP_WORDS[2]}"
-  elif [ "$command" = "-t" ]; then
-    command=config
   fi
   case "$command" in
 ${cases.join("\n")}
