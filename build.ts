@@ -1,7 +1,9 @@
-// Builds dist/rodent (a single compiled binary) and dist/rodent.mjs (the same entry bundled for
-// Node), with version, commit and build time embedded. `bun build.ts --target bun-linux-arm64`
-// cross-compiles the binary for another Bun target.
+// Builds dist/rodent (a single compiled binary), dist/rodent.mjs (the same entry bundled for
+// Node) and dist/rodent.1 (the man page), with version, commit, build time and target embedded.
+// `bun build.ts --target bun-linux-arm64` cross-compiles the binary for another Bun target.
 import { $ } from "bun";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import pkg from "./package.json";
 
@@ -11,29 +13,68 @@ const { values } = parseArgs({
     target: { type: "string" },
     outfile: { type: "string", default: "dist/rodent" },
     "node-outfile": { type: "string", default: "dist/rodent.mjs" },
+    "man-outfile": { type: "string", default: "dist/rodent.1" },
     "no-node": { type: "boolean", default: false },
     version: { type: "string" },
+    commit: { type: "string" },
   },
 });
 
-const commit = (await $`git rev-parse --short=12 HEAD`.nothrow().quiet().text()).trim() || "unknown";
-const dirty = (await $`git status --porcelain --untracked-files=no`.nothrow().quiet().text()).trim() ? "-dirty" : "";
+const commit = await commitId(values.commit);
+const built = await buildTime();
 const defines = {
   RODENT_VERSION: JSON.stringify(values.version ?? pkg.version),
-  RODENT_COMMIT: JSON.stringify(commit === "unknown" ? commit : commit + dirty),
-  RODENT_BUILD_TIME: JSON.stringify(new Date().toISOString()),
+  RODENT_COMMIT: JSON.stringify(commit),
+  RODENT_BUILD_TIME: JSON.stringify(built),
   // Fixed at build time so no library picks a development code path from the environment.
   "process.env.NODE_ENV": JSON.stringify("production"),
 };
-const defineArgs = Object.entries(defines).flatMap(([k, v]) => ["--define", `${k}=${v}`]);
+const defineArgs = (target: string) => Object.entries({ ...defines, RODENT_TARGET: JSON.stringify(target) }).flatMap(([k, v]) => ["--define", `${k}=${v}`]);
 
 const started = performance.now();
 const target = values.target ? [`--target=${values.target}`] : [];
 // The binary runs on Bun only: @hono/node-server (and the node:http it loads at start-up) stays
 // out. --bytecode halves the time from exec to the first answer (24 ms → 12 ms on the dev box).
-await $`bun build src/main.ts --compile --minify --bytecode --sourcemap=none --external @hono/node-server ${target} ${defineArgs} --outfile ${values.outfile}`.quiet();
+await $`bun build src/main.ts --compile --minify --bytecode --sourcemap=none --external @hono/node-server ${target} ${defineArgs(targetName(values.target))} --outfile ${values.outfile}`.quiet();
 if (!values["no-node"]) {
   // bun:ffi (the Bun-only sd_notify transport) is never loaded on Node
-  await $`bun build src/main.ts --target=node --minify --format=esm --external bun:ffi ${defineArgs} --outfile ${values["node-outfile"]}`.quiet();
+  await $`bun build src/main.ts --target=node --minify --format=esm --external bun:ffi ${defineArgs("node")} --outfile ${values["node-outfile"]}`.quiet();
 }
-console.log(`built ${values.outfile}${values["no-node"] ? "" : ` and ${values["node-outfile"]}`} (${commit}${dirty}) in ${Math.round(performance.now() - started)} ms`);
+await writeManPage(values["man-outfile"]!, values.version ?? pkg.version, built);
+console.log(`built ${values.outfile}${values["no-node"] ? "" : ` and ${values["node-outfile"]}`} (${commit}, ${targetName(values.target)}) in ${Math.round(performance.now() - started)} ms`);
+
+// ---- What the build embeds: commit, build time and target, the same for two builds of a commit ----
+
+/** The commit to embed: --commit (a Docker build has no .git), else git's, "-dirty" when the tree differs. */
+async function commitId(given: string | undefined): Promise<string> {
+  if (given) return given;
+  const head = (await $`git rev-parse --short=12 HEAD`.nothrow().quiet().text()).trim();
+  if (!head) return "unknown";
+  const dirty = (await $`git status --porcelain --untracked-files=no`.nothrow().quiet().text()).trim() ? "-dirty" : "";
+  return head + dirty;
+}
+
+/**
+ * The build time to embed: SOURCE_DATE_EPOCH (reproducible-builds.org) when set, else the time of
+ * the commit, so two builds of one commit embed the same instant; the wall clock only outside git
+ * (an empty SOURCE_DATE_EPOCH counts as unset).
+ */
+async function buildTime(): Promise<string> {
+  const epoch = process.env.SOURCE_DATE_EPOCH || (await $`git log -1 --format=%ct`.nothrow().quiet().text()).trim();
+  if (epoch && !/^\d+$/.test(epoch)) throw new Error(`SOURCE_DATE_EPOCH must be seconds since 1970, got ${JSON.stringify(epoch)}`);
+  return new Date(epoch ? Number(epoch) * 1000 : Date.now()).toISOString();
+}
+
+/** The release name of a Bun target: "bun-linux-x64-musl" → "linux-x64-musl"; the host's when none. */
+export function targetName(bunTarget: string | undefined): string {
+  if (bunTarget) return bunTarget.replace(/^bun-/, "").replace(/-(modern|baseline)/, "");
+  const libc = process.platform === "linux" && !(process.report?.getReport?.() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime ? "-musl" : "";
+  return `${process.platform}-${process.arch}${libc}`;
+}
+
+/** Writes the man page generated from the command table (src/cli/manpage.ts). */
+async function writeManPage(path: string, version: string, date: string): Promise<void> {
+  const { manPage } = await import("./src/cli/manpage");
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, manPage(version, date.slice(0, 10)));
+}

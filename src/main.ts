@@ -4,9 +4,10 @@ import { COMMANDS, findCommand, mainHelp } from "./cli/index";
 import { claimDaemonChannel } from "./daemon/channel";
 import { RodentError, UsageError } from "./errors";
 import { EXIT } from "./kernel/exit-codes";
+import { translateNginxHabits } from "./cli/nginx-habits";
 
 async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  const [name, ...rest] = translateNginxHabits(argv);
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     const topic = name === "help" ? rest[0] : undefined;
     if (topic === undefined) {

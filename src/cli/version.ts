@@ -1,17 +1,21 @@
 // `rodent version`: what this build is.
 import { BUILD_TIME, COMMIT, VERSION } from "../build-info";
+import { buildTarget } from "../build-target";
 import { runtimeName } from "../http/adapter";
 import { EXIT } from "../kernel/exit-codes";
 import type { Command } from "./command";
 
 export const version: Command = {
   name: "version",
-  summary: "Print the version, commit, build time and runtime.",
+  summary: "Print the version, commit, build time, runtime and target (os, arch, libc).",
   flags: { json: { type: "boolean", description: "print as JSON" } },
   async run({ flags }) {
-    const info = { version: VERSION, commit: COMMIT, buildTime: BUILD_TIME, runtime: runtimeName() };
+    const target = buildTarget();
+    const info = { version: VERSION, commit: COMMIT, buildTime: BUILD_TIME, runtime: runtimeName(), target: target.name, os: target.os, arch: target.arch, libc: target.libc };
     process.stdout.write(
-      flags.json ? `${JSON.stringify(info)}\n` : `rodent ${info.version} (commit ${info.commit}, built ${info.buildTime}, ${info.runtime})\n`,
+      flags.json
+        ? `${JSON.stringify(info)}\n`
+        : `rodent ${info.version} (commit ${info.commit}, built ${info.buildTime}, ${info.runtime}, ${target.name}: ${target.os} ${target.arch} ${target.libc})\n`,
     );
     return EXIT.ok;
   },
