@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tarGz } from "../scripts/tar";
+import { tarGz } from "../contrib/release/tar";
 import { ROOT, tempDir } from "./helpers";
 
 const SCRIPT = join(ROOT, "contrib/install.sh");

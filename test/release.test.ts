@@ -1,7 +1,7 @@
 // `npm run release` on the host target: what an archive holds, that it runs and names its target,
 // SHA256SUMS, and that two builds of one commit give the same bytes (reproducible builds).
 // Two release builds take 15–30 s on the 2-core box, so this runs in .ci/run (RODENT_RELEASE_TEST=1),
-// beside the all-target release and scripts/check-release.ts, not in every `npm test`.
+// beside the all-target release and contrib/release/check-release.ts, not in every `npm test`.
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,7 +12,7 @@ const HOST = `${process.platform}-${process.arch}`;
 const BUN = join(ROOT, "node_modules/.bin/bun");
 
 function release(out: string): void {
-  const r = Bun.spawnSync([BUN, "scripts/release.ts", "--targets", HOST, "--out", out], {
+  const r = Bun.spawnSync([BUN, "contrib/release/release.ts", "--targets", HOST, "--out", out], {
     cwd: ROOT, env: { ...process.env, SOURCE_DATE_EPOCH: String(EPOCH) }, stdout: "pipe", stderr: "pipe",
   });
   if (r.exitCode !== 0) throw new Error(`release failed: ${r.stderr.toString()}${r.stdout.toString()}`);

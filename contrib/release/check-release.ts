@@ -7,10 +7,10 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import pkg from "../package.json";
+import pkg from "../../package.json";
 import { TARGETS } from "./release-targets";
 
-const ROOT = resolve(import.meta.dir, "..");
+const ROOT = resolve(import.meta.dir, "../..");
 const dir = resolve(Bun.argv[2] ?? join(ROOT, "dist/release"));
 const failures: string[] = [];
 const check = (ok: boolean, what: string) => {
@@ -46,7 +46,7 @@ try {
 
   // reproducible: the same commit built again gives the same bytes
   const again = join(unpacked, "again");
-  await $`bun scripts/release.ts --out ${again}`.cwd(ROOT).quiet();
+  await $`bun contrib/release/release.ts --out ${again}`.cwd(ROOT).quiet();
   check(readFileSync(join(again, "SHA256SUMS"), "utf8") === sums, `a second release build differs:\n${sums}---\n${readFileSync(join(again, "SHA256SUMS"), "utf8")}`);
 } finally {
   rmSync(unpacked, { recursive: true, force: true });

@@ -8,12 +8,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import pkg from "../package.json";
+import pkg from "../../package.json";
 import { TARGETS } from "./release-targets";
 import { type TarEntry, tarGz } from "./tar";
 
 
-const ROOT = resolve(import.meta.dir, "..");
+const ROOT = resolve(import.meta.dir, "../..");
 /** What every archive carries besides the program, as tracked by git (never a stray local file). */
 const SHIPPED = ["README.md", "LICENSE", "contrib"];
 
