@@ -216,18 +216,20 @@ describe("reading a config file is bounded", () => {
     expect(slowest.ms).toBeLessThan(2000);
   });
 
-  for (const [what, make] of [
-    ["a FIFO", (file: string) => execFileSync("mkfifo", [file])],
-    ["a directory", (file: string) => mkdirSync(file)],
-  ] as const) {
-    test(`-c naming ${what} is one line at once, not a hang or a stack`, async () => {
-      const dir = tempDir();
-      const file = join(dir, "rodent.yml");
-      make(file);
-      expectOneLine(await checkFile(file), file);
-      const serve = await runRodent(["serve", "-c", file, "--pid-file", join(dir, "r.pid")], { timeoutMs: 15_000 });
-      expectOneLine(serve, file);
-    });
+  for (const runtime of ["bun", "node"] as const) {
+    for (const [what, make] of [
+      ["a FIFO", (file: string) => execFileSync("mkfifo", [file])],
+      ["a directory", (file: string) => mkdirSync(file)],
+    ] as const) {
+      test(`-c naming ${what} is one line at once, not a hang or a stack (${runtime})`, async () => {
+        const dir = tempDir();
+        const file = join(dir, "rodent.yml");
+        make(file);
+        expectOneLine(await runRodent(["config", "check", "-c", file, "--port", "0"], { runtime, timeoutMs: 15_000 }), file);
+        const serve = await runRodent(["serve", "-c", file, "--pid-file", join(dir, "r.pid")], { runtime, timeoutMs: 15_000 });
+        expectOneLine(serve, file);
+      });
+    }
   }
 
   test("-c /dev/zero is refused, not read forever", async () => {
@@ -242,6 +244,19 @@ describe("reading a config file is bounded", () => {
     chmodSync(file, 0o600);
     expectOneLine(await checkFile(file, { unprivileged: true }), file, "permission denied");
   });
+
+  for (const [what, yaml, says] of [
+    ["an alias that contains itself", "server:\n  trustProxy: &x [*x]\n", "an alias refers to a node that contains it"],
+    ["a second YAML document", "server:\n  port: 0\n---\nlogs: {}\n", ":3: (yaml): a config file holds one YAML document"],
+    ["a !!binary value", "environment: !!binary aGk=\n", ":1: environment: expected a name"],
+  ] as const) {
+    test(`${what} is one line naming the file, never a stack`, async () => {
+      const dir = tempDir();
+      const file = join(dir, "rodent.yml");
+      writeFileSync(file, yaml);
+      expectOneLine(await checkFile(file), `file ${file}`, says);
+    });
+  }
 
   test("broken YAML through 'config print' and 'serve' is the problem list, never a stack", async () => {
     const dir = tempDir();

@@ -177,7 +177,8 @@ function flatten(obj: Layer, prefix = ""): Array<[string, unknown]> {
   const out: Array<[string, unknown]> = [];
   for (const [k, value] of Object.entries(obj)) {
     const key = prefix + k;
-    if (value !== null && typeof value === "object" && !Array.isArray(value) && !prefix) out.push(...flatten(value as Layer, `${key}.`));
+    // only a plain mapping is a section: a !!binary or !!set value is a value of the wrong type
+    if (!prefix && value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) out.push(...flatten(value as Layer, `${key}.`));
     else out.push([key, value]);
   }
   return out;
@@ -195,7 +196,12 @@ function setPath(target: Layer, key: string, value: unknown): void {
 
 function describe(value: unknown): string {
   if (value === undefined) return "nothing";
-  const text = JSON.stringify(value) ?? String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = Object.prototype.toString.call(value); // a BigInt or some other value JSON cannot show
+  }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 

@@ -43,21 +43,21 @@ const CIDR = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)(?:\/\d{1
 const logLevels = ["silent", "fatal", "error", "warn", "info", "debug", "trace"] as const;
 
 export const ConfigSchema = v.object({
-  environment: v.optional(v.string(), "production"),
+  environment: v.optional(v.string("expected a name like production"), "production"),
   server: v.optional(
     v.object({
-      host: v.optional(v.pipe(v.string(), v.minLength(1, "expected a host address")), "127.0.0.1"),
+      host: v.optional(v.pipe(v.string("expected a host address"), v.minLength(1, "expected a host address")), "127.0.0.1"),
       port: v.optional(port, 8042),
-      socket: v.optional(v.pipe(v.string(), v.minLength(1, "expected a socket path"))),
-      socketMode: v.optional(v.pipe(v.string(), v.regex(/^0?[0-7]{3}$/, "expected an octal mode like 0660")), "0660"),
-      pidFile: v.optional(v.pipe(v.string(), v.minLength(1, "expected a file path"))),
+      socket: v.optional(v.pipe(v.string("expected a socket path"), v.minLength(1, "expected a socket path"))),
+      socketMode: v.optional(v.pipe(v.string("expected an octal mode in quotes, like '0660'"), v.regex(/^0?[0-7]{3}$/, "expected an octal mode like 0660")), "0660"),
+      pidFile: v.optional(v.pipe(v.string("expected a file path"), v.minLength(1, "expected a file path"))),
       logLevel: v.optional(v.picklist(logLevels, `expected one of ${logLevels.join(", ")}`), "info"),
       shutdownTimeout: v.optional(duration("server.shutdownTimeout"), "30s"),
       shutdownDelay: v.optional(duration("server.shutdownDelay"), "0s"),
       idleTimeout: v.optional(duration("server.idleTimeout"), "75s"),
       requestTimeout: v.optional(duration("server.requestTimeout"), "60s"),
       bodyLimit: v.optional(
-        v.pipe(v.number("expected a size in bytes"), v.integer("expected a whole number"), v.minValue(0), v.maxValue(2 ** 31)),
+        v.pipe(v.number("expected a size in bytes"), v.integer("expected a whole number"), v.minValue(0, "expected a size from 0 to 2147483648 bytes"), v.maxValue(2 ** 31, "expected a size from 0 to 2147483648 bytes")),
         1_048_576,
       ),
       trustProxy: v.optional(
@@ -70,14 +70,14 @@ export const ConfigSchema = v.object({
   ),
   health: v.optional(
     v.object({
-      endpoint: v.optional(v.pipe(v.string(), v.regex(/^\/[^\s?#]*$/, "expected a path starting with /")), "/health"),
+      endpoint: v.optional(v.pipe(v.string("expected a path starting with /"), v.regex(/^\/[^\s?#]*$/, "expected a path starting with /")), "/health"),
       interval: v.optional(duration("health.interval"), "30s"),
     }),
     {},
   ),
   logs: v.optional(
     v.object({
-      path: v.optional(v.pipe(v.string(), v.minLength(1, "expected a file path"))),
+      path: v.optional(v.pipe(v.string("expected a file path"), v.minLength(1, "expected a file path"))),
       output: v.optional(v.picklist(["stdout", "file"], "expected stdout or file"), "stdout"),
       format: v.optional(v.picklist(["pretty", "json"], "expected pretty or json")),
       access: v.optional(v.boolean("expected true or false"), true),

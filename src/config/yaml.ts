@@ -24,7 +24,7 @@ export function parseYamlFile(text: string, file: string): ParsedYaml {
   const problems: Problem[] = doc.errors.map((e) => ({
     source: `file ${file}:${lines.linePos(e.pos[0]).line}`,
     key: "(yaml)",
-    message: e.message.split("\n")[0]!,
+    message: yamlMessage(e.code, e.message),
   }));
   const keyLines = new Map<string, number>();
   let value: unknown = null;
@@ -40,6 +40,11 @@ export function parseYamlFile(text: string, file: string): ParsedYaml {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (error) {
       problems.push({ source: `file ${file}`, key: "(yaml)", message: (error as Error).message });
+    }
+    // `a: &x [*x]` is a value that contains itself: nothing in a config can be, and printing it would never end
+    if (problems.length === 0 && containsItself(value)) {
+      problems.push({ source: `file ${file}`, key: "(yaml)", message: "an alias refers to a node that contains it: remove the cycle" });
+      value = null;
     }
   }
   return { value, problems, lineOf: (key) => keyLines.get(key) };
@@ -78,4 +83,40 @@ function walk(root: unknown, lineAt: (offset: number) => number, keyLines: Map<s
     }
   }
   return keys;
+}
+
+/** The parser's message, or ours where its own would send a user to the library's API. */
+function yamlMessage(code: string, message: string): string {
+  if (code === "MULTIPLE_DOCS") return "a config file holds one YAML document: remove the '---' that starts a second one here";
+  if (/call stack/i.test(message)) return "nested too deeply to be a config: a rodent config is three levels deep";
+  return message.split("\n")[0]!;
+}
+
+/**
+ * True when some object or array in `root` reaches itself. Depth-first without recursion; each
+ * object is entered once, so shared aliases cost nothing extra. `open` holds the current path.
+ */
+function containsItself(root: unknown): boolean {
+  const open = new Set<object>();
+  const done = new Set<object>();
+  const stack: Array<{ node: object; leaving: boolean }> = isObject(root) ? [{ node: root, leaving: false }] : [];
+  while (stack.length > 0) {
+    const { node, leaving } = stack.pop()!;
+    if (leaving) {
+      open.delete(node);
+      done.add(node);
+      continue;
+    }
+    if (open.has(node)) return true;
+    if (done.has(node)) continue;
+    open.add(node);
+    stack.push({ node, leaving: true });
+    const children = node instanceof Map || node instanceof Set ? [...node.values()] : Object.values(node);
+    for (const child of children) if (isObject(child)) stack.push({ node: child, leaving: false });
+  }
+  return false;
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === "object" && value !== null;
 }
