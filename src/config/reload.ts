@@ -31,10 +31,11 @@ export async function attemptReload(current: LoadedConfig, input: ConfigInput, a
 }
 
 /**
- * Loads the config again and compares with `current`. The file re-read is the one the instance
- * was started from, never a search again: when it is gone the reload is rejected rather than
- * falling back to another file or the defaults. Env and flags are the start-up snapshot inside
- * `input`. An invalid config comes back with every problem in `errors` and applied false.
+ * Loads the config again and compares with `current`. An instance started from a file re-reads
+ * that file, even one found without -c: when it is gone or unreadable the reload is rejected,
+ * never a fall-back to another file or the defaults (one started without a file looks again).
+ * Env and flags are the start-up snapshot inside `input`. An invalid config comes back with
+ * every problem in `errors` and applied false.
  */
 export async function buildReload(current: LoadedConfig, input: ConfigInput): Promise<ReloadResult> {
   let loaded: LoadedConfig;
