@@ -136,7 +136,8 @@ describe("parsing stays linear", () => {
     const started = performance.now();
     const parsed = parseYamlFile(text, "big.yml");
     for (let i = 0; i < 20_000; i++) parsed.lineOf(`server.k${i}`);
-    expect(performance.now() - started).toBeLessThan(5000);
+    // about 0.5 s here, 20 s or more when it was quadratic; the margin is for a loaded machine
+    expect(performance.now() - started).toBeLessThan(8000);
     expect(parsed.lineOf("server.k0")).toBe(2);
     expect(parsed.lineOf("server.k19999")).toBe(20_001);
     expect(parsed.problems).toEqual([{ source: "file big.yml", key: "(file)", message: `has 20001 keys; the cap is ${MAX_KEYS} (a rodent config has about 25): is this the right file?` }]);
