@@ -1,6 +1,6 @@
 // The commented file `rodent config init` writes: every key with its default, from the schema.
 import { envName, loadConfig } from "../config/load";
-import { leafKeys } from "../config/schema";
+import { DURATION_BOUNDS, leafKeys } from "../config/schema";
 
 const NOTES: Record<string, string> = {
   environment: "free-form name of this deployment (production, staging, ...)",
@@ -39,7 +39,8 @@ export async function defaultConfigFile(): Promise<string> {
       section = top;
     }
     const indent = name === undefined ? "" : "  ";
-    out.push(`${indent}# ${NOTES[key] ?? key} (env ${envName(key)})`);
+    const bounds = DURATION_BOUNDS[key as keyof typeof DURATION_BOUNDS];
+    out.push(`${indent}# ${NOTES[key] ?? key}${bounds ? `; from ${bounds[0]} to ${bounds[1]}` : ""} (env ${envName(key)})`);
     out.push(value === undefined ? `${indent}# ${name ?? top}:` : `${indent}${name ?? top}: ${JSON.stringify(value)}`);
   }
   return `${out.join("\n")}\n`;

@@ -1,5 +1,6 @@
 // `rodent reload`: SIGHUP, then wait for the instance to record the outcome and report it.
 import { RodentError } from "../errors";
+import { isAlive } from "../instance/identity";
 import { readStatusOf, type StatusRecord } from "../instance/status";
 import { EXIT } from "../kernel/exit-codes";
 import { signalFor } from "../kernel/signals";
@@ -14,8 +15,9 @@ export const reload: Command = {
     const { pidPath, seen } = await findTarget(flags);
     if (seen.kind !== "held") throw new RodentError(`rodent is not running (PID file ${pidPath}); start it with 'rodent serve'`);
     const { holder } = seen;
+    const pid = holder.pid;
     // only the instance's own record counts: owned by its uid, naming its PID (never a planted file)
-    const owner = { pid: holder.pid, uid: holder.verdict.uid };
+    const owner = { pid, uid: holder.verdict.uid };
     const record = (): StatusRecord | undefined => {
       const read = readStatusOf(pidPath, owner);
       return read.kind === "read" ? read.record : undefined;
@@ -25,16 +27,23 @@ export const reload: Command = {
     signalHolder(holder, signalFor("reload"), "reload");
     if (first.kind === "refused") {
       // something else squats the record's path: the instance cannot publish an outcome there
-      throw new RodentError(`sent SIGHUP to rodent (PID ${holder.pid}), but its outcome cannot be read: its status record ${first.why.replace(/^\S+ /, "")}; check its log`);
+      throw new RodentError(`sent SIGHUP to rodent (PID ${pid}), but its outcome cannot be read: its status record ${first.why.replace(/^\S+ /, "")}; check its log`);
     }
+    // An instance that drains or exits records no outcome (it ignores SIGHUP once stopping): say so
+    // as soon as that is seen instead of waiting out the bound.
+    let ended: string | undefined;
     const outcome = () => {
-      const r = record()?.reload;
-      return r && r.seq > before ? r : undefined;
+      const now = record();
+      const r = now?.reload;
+      if (r && r.seq > before) return r;
+      if (!isAlive(pid)) ended = "exited";
+      else if (now?.state === "draining" || now?.state === "stopped") ended = "is shutting down";
+      return undefined;
     };
-    if (!(await waitFor(() => outcome() !== undefined, 10_000))) {
-      throw new RodentError(`rodent (PID ${holder.pid}) did not report a reload outcome within 10 s; check its log`);
-    }
-    const r = outcome()!;
+    await waitFor(() => outcome() !== undefined || ended !== undefined, 10_000);
+    const r = outcome();
+    if (!r && ended) throw new RodentError(`rodent (PID ${pid}) ${ended}; nothing was reloaded`);
+    if (!r) throw new RodentError(`rodent (PID ${pid}) did not report a reload outcome within 10 s; check its log`);
     if (!r.applied) {
       process.stderr.write(`reload rejected; the running config stays:\n  ${(r.errors ?? []).join("\n  ")}\n`);
       return EXIT.failure;

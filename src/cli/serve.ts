@@ -3,7 +3,7 @@
 import { resolve } from "node:path";
 import { ms } from "../config/duration";
 import { loadConfig, type ConfigInput, type LoadedConfig } from "../config/load";
-import { buildReload } from "../config/reload";
+import { attemptReload } from "../config/reload";
 import { claimDaemonChannel, claimHandedOverListener, isDaemonChild, TAKEOVER_ENV } from "../daemon/channel";
 import { supervised } from "../daemon/supervisor";
 import { inspectPidFile, takeLock, takeOverLock, type Lock } from "../instance/lock";
@@ -201,18 +201,23 @@ async function startInstance(kernel: Kernel, logger: Logger, input: ConfigInput,
   log.info(`listening on ${address}`, { event: "listening", address });
 
   kernel.onReload(async () => {
-    const result = await buildReload(loaded, input);
-    if (!result.applied || !result.next) {
-      lastReload = { seq: (lastReload?.seq ?? 0) + 1, applied: false, at: new Date().toISOString(), errors: result.errors };
-      log.error(`reload rejected; the running config (${loaded.hash}) stays:\n  ${result.errors.join("\n  ")}`, { event: "reload-rejected", errors: result.errors });
-    } else {
-      const next = result.next;
-      settings = httpSettings(next);
+    const seq = (lastReload?.seq ?? 0) + 1;
+    const result = await attemptReload(loaded, input, ({ next }) => {
+      // build everything that can throw first, then swap: a failure leaves the old config whole
+      const nextSettings = httpSettings(next);
+      const shutdownTimeoutMs = ms(next.config.server.shutdownTimeout);
       logger.apply({ level: next.config.server.logLevel, format: next.config.logs.format });
-      kernel.setShutdownTimeout(ms(next.config.server.shutdownTimeout));
+      settings = nextSettings;
+      kernel.setShutdownTimeout(shutdownTimeoutMs);
       loaded = next;
       generation++;
-      lastReload = { seq: (lastReload?.seq ?? 0) + 1, applied: true, at: new Date().toISOString(), changed: result.changed, restartNeeded: result.restartNeeded };
+    });
+    const at = new Date().toISOString();
+    if (!result.applied) {
+      lastReload = { seq, applied: false, at, errors: result.errors };
+      log.error(`reload rejected; the running config (${loaded.hash}) stays:\n  ${result.errors.join("\n  ")}`, { event: "reload-rejected", errors: result.errors });
+    } else {
+      lastReload = { seq, applied: true, at, changed: result.changed, restartNeeded: result.restartNeeded };
       log.info(`reload applied: config ${loaded.hash} (generation ${generation})${result.changed.length ? `, changed ${result.changed.join(", ")}` : ", nothing changed"}`, {
         event: "reload-applied", config: loaded.hash, generation, changed: result.changed,
       });

@@ -1,10 +1,11 @@
 // Builds one validated config from defaults < file < environment < flags, remembering where each
 // value came from, and reports every problem at once with its source and key path.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import * as v from "valibot";
 import { RodentError } from "../errors";
+import { readConfigFile } from "./file";
 import { checkConfigOwner } from "./owner";
 import { ConfigSchema, leafKeys, type Config, type LeafKind } from "./schema";
 
@@ -39,11 +40,14 @@ export interface LoadedConfig {
   hash: string;
 }
 
+/** Every problem found, each naming its source and key; one problem reads as one line. */
 export class ConfigError extends RodentError {
   constructor(readonly problems: Problem[]) {
+    const lines = problems.map((p) => `${p.source}: ${p.key}: ${p.message}`);
     super(
-      `invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-        problems.map((p) => `  ${p.source}: ${p.key}: ${p.message}`).join("\n"),
+      lines.length === 1
+        ? `invalid configuration: ${lines[0]}`
+        : `invalid configuration (${lines.length} problems):\n  ${lines.join("\n  ")}`,
     );
   }
 }
@@ -71,41 +75,53 @@ export function locateConfigFile(explicit: string | undefined, env: ConfigInput[
   return { path: candidates.find((p) => existsSync(p)), explicit: false };
 }
 
+export interface LoadOptions {
+  /** Unknown keys and env variables are problems, not warnings (`config check`). */
+  strict?: boolean;
+  /** What to say when the file named explicitly is not there (a reload says more than start-up can). */
+  missingFile?: string;
+}
+
+const MISSING_FILE = "no such file; check --config / RODENT_CONFIG, or run 'rodent config init'";
+
 /**
  * Loads, merges and validates. Throws ConfigError listing every problem (unknown keys count as
  * problems when `strict`, else they are returned as warnings).
  */
-export async function loadConfig(input: ConfigInput, options: { strict?: boolean } = {}): Promise<LoadedConfig> {
+export async function loadConfig(input: ConfigInput, options: LoadOptions = {}): Promise<LoadedConfig> {
   const leaves = leafKeys();
+  const sections = new Set([...leaves.keys()].filter((k) => k.includes(".")).map((k) => k.split(".")[0]!));
   const problems: Problem[] = [];
   const warnings: Problem[] = [];
   const origins = new Map<string, string>();
   const merged: Layer = {};
 
-  const { path: file, explicit } = locateConfigFile(input.file, input.env, input.discovery);
-  if (file) {
-    if (!existsSync(file)) {
-      if (explicit) throw new ConfigError([{ source: file, key: "(file)", message: "no such file; check --config / RODENT_CONFIG, or run 'rodent config init'" }]);
-    } else {
-      checkConfigOwner(file);
-      let text: string;
-      try {
-        text = readFileSync(file, "utf8");
-      } catch (error) {
-        throw new ConfigError([{ source: file, key: "(file)", message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? error}` }]);
+  const { path: located, explicit } = locateConfigFile(input.file, input.env, input.discovery);
+  let file: string | undefined;
+  if (located) {
+    // another user's file is refused before it is read: it could name any PID file or log path
+    checkConfigOwner(located);
+    const read = readConfigFile(located);
+    if ("problem" in read) {
+      // a discovered file that vanished since it was found is as if there were none
+      if (!read.missing || explicit) {
+        const problem = read.missing ? { ...read.problem, message: options.missingFile ?? MISSING_FILE } : read.problem;
+        throw new ConfigError([problem]);
       }
+    } else {
+      file = located;
       // loaded only when there is a file to read: the parser costs start-up time
       const { parseYamlFile } = await import("./yaml");
-      const parsed = parseYamlFile(text, file);
+      const parsed = parseYamlFile(read.text, file);
       if (parsed.problems.length > 0) throw new ConfigError(parsed.problems);
       const layer = parsed.value;
       if (layer !== null && (typeof layer !== "object" || Array.isArray(layer))) {
         throw new ConfigError([{ source: file, key: "(document)", message: "expected a mapping of sections (server:, logs:, …)" }]);
       }
       for (const [key, value] of flatten((layer ?? {}) as Layer)) {
-        const source = `file ${file}${parsed.lineOf(key) ? `:${parsed.lineOf(key)}` : ""}`;
-        const isSection = [...leaves.keys()].some((k) => k.startsWith(`${key}.`));
-        if (!leaves.has(key) && !isSection) {
+        const line = parsed.lineOf(key);
+        const source = `file ${file}${line ? `:${line}` : ""}`;
+        if (!leaves.has(key) && !sections.has(key)) {
           (options.strict ? problems : warnings).push({ source, key, message: `unknown key${suggest(key, leaves)}` });
           continue;
         }
@@ -149,7 +165,7 @@ export async function loadConfig(input: ConfigInput, options: { strict?: boolean
   if (problems.length > 0) throw new ConfigError(problems);
   const config = result.output as Config;
   for (const key of leaves.keys()) if (!origins.has(key)) origins.set(key, "default");
-  return { config, origins, file: file && existsSync(file) ? file : undefined, warnings, hash: hashConfig(config) };
+  return { config, origins, file, warnings, hash: hashConfig(config) };
 }
 
 /** The env variable for a key: server.pidFile → RODENT_SERVER_PIDFILE. */
@@ -174,7 +190,8 @@ function flatten(obj: Layer, prefix = ""): Array<[string, unknown]> {
   const out: Array<[string, unknown]> = [];
   for (const [k, value] of Object.entries(obj)) {
     const key = prefix + k;
-    if (value !== null && typeof value === "object" && !Array.isArray(value) && !prefix) out.push(...flatten(value as Layer, `${key}.`));
+    // only a plain mapping is a section: a !!binary or !!set value is a value of the wrong type
+    if (!prefix && value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) out.push(...flatten(value as Layer, `${key}.`));
     else out.push([key, value]);
   }
   return out;
@@ -192,7 +209,12 @@ function setPath(target: Layer, key: string, value: unknown): void {
 
 function describe(value: unknown): string {
   if (value === undefined) return "nothing";
-  const text = JSON.stringify(value) ?? String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = Object.prototype.toString.call(value); // a BigInt or some other value JSON cannot show
+  }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
