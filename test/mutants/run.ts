@@ -11,13 +11,22 @@ const ROOT = resolve(import.meta.dir, "../..");
 const PER_MUTANT_MS = 5 * 60_000;
 
 async function main(): Promise<number> {
-  const wanted = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  // --check: only verify that every anchor still occurs exactly once (no build, no tests)
+  const checkOnly = args.includes("--check");
+  const wanted = args.filter((a) => a !== "--check");
   const unknown = wanted.filter((name) => !MUTANTS.some((m) => m.name === name));
   if (unknown.length) {
     console.error(`mutants: no mutant named ${unknown.join(", ")}; known: ${MUTANTS.map((m) => m.name).join(", ")}`);
     return 2;
   }
   const chosen = wanted.length ? MUTANTS.filter((m) => wanted.includes(m.name)) : MUTANTS;
+  if (checkOnly) {
+    const stale = chosen.map((m) => [m.name, staleReason(ROOT, m)] as const).filter(([, why]) => why);
+    for (const [name, why] of stale) console.log(`stale    ${name}: ${why}`);
+    console.log(`mutants: ${chosen.length - stale.length} anchored, ${stale.length} stale`);
+    return stale.length ? 1 : 0;
+  }
   const scratch = makeScratch();
   const results: { mutant: Mutant; verdict: "killed" | "survived" | "stale"; seconds: number; detail: string }[] = [];
   try {
@@ -46,12 +55,26 @@ function makeScratch(): string {
   return dir;
 }
 
+/** Why the mutant cannot be applied to the sources under `root`, or undefined when it can. */
+function staleReason(root: string, mutant: Mutant): string | undefined {
+  for (const edit of mutant.edits) {
+    const path = join(root, edit.file);
+    const hits = existsSync(path) ? readFileSync(path, "utf8").split(edit.find).length - 1 : 0;
+    if (hits !== 1) return `${edit.file}: the anchor ${JSON.stringify(edit.find.slice(0, 60))} occurs ${hits} times, expected once`;
+  }
+  return undefined;
+}
+
 async function tryMutant(scratch: string, mutant: Mutant): Promise<{ verdict: "killed" | "survived" | "stale"; detail: string }> {
-  const file = join(scratch, mutant.file);
-  const original = readFileSync(join(ROOT, mutant.file), "utf8");
-  const hits = original.split(mutant.find).length - 1;
-  if (hits !== 1) return { verdict: "stale", detail: `${mutant.file}: the anchor occurs ${hits} times, expected once` };
-  writeFileSync(file, original.replace(mutant.find, mutant.replace));
+  const stale = staleReason(ROOT, mutant);
+  if (stale) return { verdict: "stale", detail: stale };
+  const originals = new Map<string, string>();
+  for (const edit of mutant.edits) {
+    const file = join(scratch, edit.file);
+    const text = originals.get(file) ?? readFileSync(join(ROOT, edit.file), "utf8");
+    if (!originals.has(file)) originals.set(file, text);
+    writeFileSync(file, readFileSync(file, "utf8").replace(edit.find, edit.replace));
+  }
   try {
     const until = Date.now() + PER_MUTANT_MS;
     const build = await run([process.execPath, "build.ts"], scratch, until);
@@ -61,7 +84,7 @@ async function tryMutant(scratch: string, mutant: Mutant): Promise<{ verdict: "k
     if (tests.code === 0) return { verdict: "survived", detail: `${mutant.tests.join(" ")} passed with the mutant in place` };
     return { verdict: "killed", detail: tests.tail };
   } finally {
-    writeFileSync(file, original);
+    for (const [file, text] of originals) writeFileSync(file, text);
   }
 }
 
