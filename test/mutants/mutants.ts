@@ -80,8 +80,12 @@ export const MUTANTS: Mutant[] = [
   },
   {
     name: "access-log-tail-lost",
-    breaks: "the access log drops its last lines at exit",
-    edits: [{ file: "src/log/sink.ts", find: "    const until = Date.now() + boundMs;\n    this.flush();", replace: "    const until = Date.now() + boundMs;\n    this.pending = [];\n    this.flush();" }],
+    breaks: "the log drops its last lines (the last access lines, the stopped line) at exit",
+    edits: [
+      // lines wait for the batch timer, and the exit path throws away what is still queued
+      { file: "src/log/sink.ts", find: "if (now || this.pendingBytes >= FLUSH_AT) this.flush();", replace: "if (this.pendingBytes >= FLUSH_AT) this.flush();" },
+      { file: "src/log/sink.ts", find: "    const until = Date.now() + boundMs;\n    this.flush();", replace: "    const until = Date.now() + boundMs;\n    this.pending = [];\n    this.flush();" },
+    ],
     tests: ["test/logging.test.ts"],
   },
   {
