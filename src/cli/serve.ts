@@ -307,6 +307,11 @@ function takeoverTarget(): number | undefined {
 
 /** The PID of the live rodent the PID file names, when that is not this process. */
 function successor(pidPath: string): number | undefined {
-  const seen = inspectPidFile(pidPath);
-  return seen.kind === "held" && seen.holder.pid !== process.pid ? seen.holder.pid : undefined;
+  try {
+    const seen = inspectPidFile(pidPath);
+    return seen.kind === "held" && seen.holder.pid !== process.pid ? seen.holder.pid : undefined;
+  } catch {
+    // unreadable now (EMFILE during a drain under load): no successor is known; never throw into the drain
+    return undefined;
+  }
 }
