@@ -1,6 +1,7 @@
 // `rodent status`: LSB exit codes, and the live state as the instance itself records it, checked
 // against the record's heartbeat so a frozen instance is not reported as ready.
 import { readStatusOf, type StatusRecord } from "../instance/status";
+import { usageOf, type Usage } from "../instance/usage";
 import { EXIT } from "../kernel/exit-codes";
 import type { Command } from "./command";
 import { findTarget, targetFlags } from "./target";
@@ -49,6 +50,9 @@ export const status: Command = {
       return EXIT.statusUnknown;
     }
     const uptimeMs = Date.now() - Date.parse(record.startedAt);
+    // from /proc of the process the PID file names, which was verified above; never from the record
+    const usage = usageOf(pid, tcpPort(record.address));
+    const reopenError = typeof record.logReopenError === "string" ? record.logReopenError : undefined;
     print(
       [
         `rodent is running (PID ${pid})`,
@@ -57,12 +61,32 @@ export const status: Command = {
         `  version:  ${record.version} (${record.runtime})`,
         `  address:  ${record.address}`,
         `  config:   ${record.configHash} (generation ${record.generation})`,
+        ...usageLines(usage, tcpPort(record.address) !== undefined),
+        ...(reopenError ? [`  log:      reopening the log file failed: ${reopenError}; still writing to the old file (fix it, then 'rodent reopen')`] : []),
       ].join("\n"),
-      { running: true, responding: true, pid, state: record.state, uptimeMs, version: record.version, runtime: record.runtime, address: record.address, config: record.configHash, generation: record.generation },
+      {
+        running: true, responding: true, pid, state: record.state, uptimeMs, version: record.version, runtime: record.runtime, address: record.address, config: record.configHash, generation: record.generation,
+        rssBytes: usage.rssBytes ?? null, cpuMs: usage.cpuMs ?? null, connections: usage.connections ?? null, ...(reopenError ? { logReopenError: reopenError } : {}),
+      },
     );
     return EXIT.ok;
   },
 };
+
+/** The TCP port of an address like `127.0.0.1:8080` or `[::1]:8080`; undefined for a unix socket. */
+function tcpPort(address: unknown): number | undefined {
+  const port = typeof address === "string" ? /^(?:\[[0-9a-fA-F:.]+\]|[0-9.]+|[^/:]+):(\d{1,5})$/.exec(address)?.[1] : undefined;
+  return port === undefined ? undefined : Number(port);
+}
+
+function usageLines(usage: Usage, tcp: boolean): string[] {
+  const unknown = "unknown (run as its user or root)";
+  return [
+    `  memory:   ${usage.rssBytes === undefined ? unknown : `${(usage.rssBytes / 1048576).toFixed(1)} MiB resident`}`,
+    `  cpu:      ${usage.cpuMs === undefined ? unknown : `${(usage.cpuMs / 1000).toFixed(2)} s`}`,
+    `  clients:  ${!tcp ? "not counted (unix socket)" : usage.connections === undefined ? unknown : `${usage.connections} open connection${usage.connections === 1 ? "" : "s"}`}`,
+  ];
+}
 
 /** How long the record has gone without its heartbeat, when that is longer than a few intervals. */
 function silentFor(record: StatusRecord): { ms: number } | undefined {
