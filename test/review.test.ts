@@ -73,6 +73,31 @@ describe("rodent logs does not trust the log path", () => {
   });
 });
 
+describe("another user's config file", () => {
+  // root runs rodent in a sticky directory where the other user flips ./rodent.yml, a symlink,
+  // between a root-owned file and their own: the owner must be judged on the file actually read
+  attack("is never loaded through a symlink flipped between the owner check and the read", async () => {
+    const dir = tempDir();
+    chmodSync(dir, 0o1777);
+    writeFileSync(join(dir, "root.yml"), "server:\n  port: 8042\n");
+    asOther(["sh", "-c", `printf 'server:\\n  port: 6666\\n' > ${dir}/evil.yml && ln -s ${dir}/root.yml ${dir}/a && ln -s ${dir}/evil.yml ${dir}/b && ln -s ${dir}/root.yml ${dir}/rodent.yml`]);
+    const flip = `import os\nwhile True:\n  os.rename("a", "rodent.yml"); os.symlink("root.yml", "a")\n  os.rename("b", "rodent.yml"); os.symlink("evil.yml", "b")\n`;
+    const swapper = Bun.spawn(other!.run(["timeout", "60", "python3", "-c", flip]), { cwd: dir, stdout: "ignore", stderr: "ignore" });
+    track(swapper.pid);
+    try {
+      let loaded = 0;
+      for (let i = 0; i < 100; i++) {
+        const r = await runRodent(["config", "print", "--json"], { cwd: dir, timeoutMs: 10_000 });
+        if (r.stdout.includes("6666")) loaded++;
+        else if (r.code !== 0) expect(r.stderr).toMatch(/owned by rodent-other|no such file|not a regular file/);
+      }
+      expect({ loadedTheOtherUsersFile: loaded }).toEqual({ loadedTheOtherUsersFile: 0 });
+    } finally {
+      swapper.kill("SIGKILL");
+    }
+  });
+});
+
 describe("a config that cannot be loaded", () => {
   for (const runtime of RUNTIMES) {
     test(`is written to --log-file too, and once on stderr (${runtime})`, async () => {
