@@ -1,7 +1,7 @@
 // An outside review of issue 16's hardening: what a second local user, descriptor exhaustion and an
 // operator reading `rodent status` still found after the fixes were merged.
 import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { BIN, BUNDLE, freePort, otherUser, runRodent, spawnRodent, startServer, tempDir, track, waitFor } from "./helpers";
@@ -71,6 +71,30 @@ describe("rodent logs does not trust the log path", () => {
       expectOneLine(r.stderr);
     }
   });
+});
+
+describe("rodent logs -f", () => {
+  for (const runtime of RUNTIMES) {
+    test(`ends once its reader is gone (logs -f | head -1, ${runtime})`, async () => {
+      const dir = tempDir();
+      const log = join(dir, "r.log");
+      writeFileSync(log, "one\ntwo\n");
+      const cli = runtime === "node" ? `node "${BUNDLE}"` : `"${BIN}"`;
+      const pipeline = Bun.spawn(["bash", "-c", `${cli} logs --log-file "${log}" -n 1 -f | head -1 >/dev/null; echo "\${PIPESTATUS[0]}"`], { stdout: "pipe", stderr: "pipe" });
+      track(pipeline.pid);
+      // lines keep arriving after head has gone: each write finds the pipe closed
+      let ended = false;
+      void pipeline.exited.then(() => (ended = true));
+      for (let i = 0; i < 200 && !ended; i++) {
+        appendFileSync(log, `line ${i}\n`);
+        await Bun.sleep(50);
+      }
+      const code = await Promise.race([pipeline.exited, Bun.sleep(5000).then(() => "rodent logs -f still running after its reader left")]);
+      if (typeof code === "string") killChildren(pipeline.pid);
+      expect(code).toBe(0);
+      expect((await new Response(pipeline.stdout).text()).trim()).toBe("0");
+    });
+  }
 });
 
 describe("another user's config file", () => {
@@ -149,6 +173,15 @@ describe("SIGTERM while every descriptor is taken", () => {
     });
   }
 });
+
+/** Kills, by PID, the children of a shell this test started (a pipeline left running). */
+function killChildren(pid: number): void {
+  try {
+    for (const child of readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean)) process.kill(Number(child), "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
 
 function readdirCount(pid: number): number {
   try {

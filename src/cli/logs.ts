@@ -117,6 +117,8 @@ async function follow(path: string, first: number, offset: number, trust: LogTru
   const stop = () => (stopped = true);
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+  // the reader is gone (`rodent logs -f | head`): EPIPE ends the follow, as SIGPIPE ends tail -f
+  process.stdout.once("error", stop);
   const buffer = Buffer.alloc(64 * 1024);
   const drain = async () => {
     while (!stopped) {
@@ -128,7 +130,7 @@ async function follow(path: string, first: number, offset: number, trust: LogTru
       if (!process.stdout.write(Buffer.from(buffer.subarray(0, n)))) await drained();
     }
   };
-  while (!stopped) {
+  while (!stopped && !process.stdout.destroyed) {
     await drain();
     const own = fstatSync(fd);
     if (own.size < position) position = 0; // truncated in place (copytruncate)
