@@ -73,6 +73,40 @@ describe("rodent logs does not trust the log path", () => {
   });
 });
 
+describe("what another user's status record says", () => {
+  // The record of the other user's instance is theirs to write: root's `rodent status` may print
+  // it, but never let it drive root's terminal, and never crash on a field of the wrong type.
+  attack("reaches root's terminal with control characters escaped, and a field of the wrong type makes it ignored, not a crash", async () => {
+    const dir = tempDir();
+    chmodSync(dir, 0o1777);
+    const pidFile = join(dir, "o.pid");
+    const port = await freePort();
+    const s = spawnRodent(["serve", "--port", String(port), "--pid-file", pidFile], { wrap: other!.run, env: { HOME: dir, RODENT_HEALTH_INTERVAL: "10m" } });
+    await waitFor(() => existsSync(`${pidFile}.status`) && readFileSync(`${pidFile}.status`, "utf8").includes('"ready"'), 15_000, () => `ready: ${s.output()}`);
+    const forge = (fields: Record<string, unknown>) => asOther(["/usr/bin/python3", "-c", [
+      "import json, os, sys, datetime",
+      `p = ${JSON.stringify(`${pidFile}.status`)}`,
+      "r = json.load(open(p)); r.update(json.loads(sys.argv[1])); r['updatedAt'] = datetime.datetime.now(datetime.timezone.utc).isoformat().replace('+00:00', 'Z')",
+      "open(p + '.x', 'w').write(json.dumps(r)); os.rename(p + '.x', p)",
+    ].join("\n"), JSON.stringify(fields)]);
+    forge({ state: "ready\x1b]0;owned\x07\x1b[2J", version: "0.1.0\r  state:    forged\u009b31m", logReopenError: "x\ny" });
+    const text = await runRodent(["status", "--pid-file", pidFile]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+    expect(text.stdout).toContain("state:    ready\\x1b]0;owned\\x07\\x1b[2J\n");
+    expect(text.stdout).toContain("0.1.0\\x0d  state:    forged\\x9b31m");
+    const json = await runRodent(["status", "--pid-file", pidFile, "--json"]);
+    expect(json.stdout).not.toMatch(/[\x7f-\x9f]/);
+    expect(JSON.parse(json.stdout).version).toBe("0.1.0\r  state:    forged\u009b31m");
+    forge({ runtime: 5 });
+    const r = await runRodent(["status", "--pid-file", pidFile]);
+    expect(r.stderr).not.toContain("unexpected error");
+    expect(r.stdout).toContain("is not a status record (runtime is not a string)");
+    s.signal("SIGTERM");
+    expect(await s.exited()).toBe(0);
+  });
+});
+
 describe("rodent logs -f", () => {
   for (const runtime of RUNTIMES) {
     test(`ends once its reader is gone (logs -f | head -1, ${runtime})`, async () => {

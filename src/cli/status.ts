@@ -3,6 +3,7 @@
 import { readStatusOf, type StatusRecord } from "../instance/status";
 import { usageOf, type Usage } from "../instance/usage";
 import { EXIT } from "../kernel/exit-codes";
+import { jsonEscaped, oneLine } from "../log/escape";
 import type { Command } from "./command";
 import { findTarget, targetFlags } from "./target";
 
@@ -17,8 +18,10 @@ export const status: Command = {
   flags: { ...targetFlags, json: { type: "boolean", description: "print as JSON" } },
   async run({ flags }) {
     const { pidPath, seen } = await findTarget(flags);
+    // What the record says was written by the instance's user, who may not be the caller: its
+    // strings reach the terminal with every control character escaped (see show()).
     const print = (text: string, data: Record<string, unknown>) =>
-      process.stdout.write(flags.json ? `${JSON.stringify({ pidFile: pidPath, ...data })}\n` : `${text}\n`);
+      process.stdout.write(flags.json ? `${jsonEscaped(JSON.stringify({ pidFile: pidPath, ...data }))}\n` : `${text}\n`);
     if (seen.kind === "absent") {
       print(`rodent is not running (no PID file at ${pidPath})`, { running: false });
       return EXIT.notRunning;
@@ -45,7 +48,7 @@ export const status: Command = {
     const record = read.record;
     const silence = silentFor(record);
     if (silence) {
-      const text = `rodent (PID ${pid}) is not responding: no heartbeat since ${record.updatedAt} (${Math.round(silence.ms / 1000)} s ago; it records one every ${record.heartbeatMs} ms); last state ${record.state}`;
+      const text = `rodent (PID ${pid}) is not responding: no heartbeat since ${show(record.updatedAt)} (${Math.round(silence.ms / 1000)} s ago; it records one every ${record.heartbeatMs} ms); last state ${show(record.state)}`;
       print(text, { running: true, responding: false, pid, state: record.state, since: record.updatedAt, silentMs: silence.ms, heartbeatMs: record.heartbeatMs });
       return EXIT.statusUnknown;
     }
@@ -56,13 +59,13 @@ export const status: Command = {
     print(
       [
         `rodent is running (PID ${pid})`,
-        `  state:    ${record.state}`,
+        `  state:    ${show(record.state)}`,
         `  uptime:   ${formatUptime(uptimeMs)}`,
-        `  version:  ${record.version} (${record.runtime})`,
-        `  address:  ${record.address}`,
-        `  config:   ${record.configHash} (generation ${record.generation})`,
+        `  version:  ${show(record.version)} (${show(record.runtime)})`,
+        `  address:  ${show(record.address)}`,
+        `  config:   ${show(record.configHash)} (generation ${record.generation})`,
         ...usageLines(usage, tcpPort(record.address) !== undefined),
-        ...(reopenError ? [`  log:      reopening the log file failed: ${reopenError}; still writing to the old file (fix it, then 'rodent reopen')`] : []),
+        ...(reopenError ? [`  log:      reopening the log file failed: ${show(reopenError)}; still writing to the old file (fix it, then 'rodent reopen')`] : []),
       ].join("\n"),
       {
         running: true, responding: true, pid, state: record.state, uptimeMs, version: record.version, runtime: record.runtime, address: record.address, config: record.configHash, generation: record.generation,
@@ -72,6 +75,11 @@ export const status: Command = {
     return EXIT.ok;
   },
 };
+
+/** A value from the record, on one line with its control characters escaped (no terminal escapes). */
+function show(value: string): string {
+  return oneLine(value);
+}
 
 /** The TCP port of an address like `127.0.0.1:8080` or `[::1]:8080`; undefined for a unix socket. */
 function tcpPort(address: unknown): number | undefined {
