@@ -107,6 +107,51 @@ describe("what another user's status record says", () => {
   });
 });
 
+describe("the log file a daemon writes in a shared directory", () => {
+  // root's daemon logs into a sticky directory where the other user planted names in advance, or
+  // after a rotation moved the file away: it must never append to a file through them.
+  attack("is never written through another user's symlink or file, or a hard link, at start or on reopen (both runtimes)", async () => {
+    const dir = tempDir();
+    chmodSync(dir, 0o1777);
+    const victim = join(tempDir(), "victim");
+    writeFileSync(victim, "victim\n", { mode: 0o600 });
+    asOther(["ln", "-s", victim, join(dir, "link.log")]);
+    asOther(["touch", join(dir, "theirs.log")]);
+    Bun.spawnSync(["ln", victim, join(dir, "hard.log")]);
+    const cases: [string, RegExp][] = [
+      ["link.log", /is a symbolic link owned by uid \d+; rodent does not follow another user's link/],
+      ["theirs.log", /is owned by uid \d+; rodent writes only its own log file/],
+      ["hard.log", /has 2 names \(hard links\)/],
+    ];
+    for (const runtime of RUNTIMES) {
+      for (const [name, message] of cases) {
+        const r = await runRodent(["serve", "--port", String(await freePort()), "--pid-file", join(dir, "r.pid"), "--log-file", join(dir, name)], { runtime, timeoutMs: 10_000 });
+        expect({ runtime, name, code: r.code }).toEqual({ runtime, name, code: 1 });
+        expect(r.stderr).toMatch(message);
+        expectOneLine(r.stderr);
+      }
+    }
+    expect(readFileSync(victim, "utf8")).toBe("victim\n");
+    expect(readFileSync(join(dir, "theirs.log"), "utf8")).toBe("");
+    // rotated away, then the other user is first to the name: the reopen refuses and says so
+    const log = join(dir, "rodent.log");
+    const s = await startServer(["--log-file", log]);
+    renameSync(log, `${log}.1`);
+    asOther(["ln", "-s", victim, log]);
+    s.signal("SIGUSR1");
+    const json = await waitFor(async () => {
+      const j = JSON.parse((await runRodent(["status", "--pid-file", s.pidFile, "--json"])).stdout);
+      return j.logReopenError ? j : undefined;
+    }, 10_000, "the refused reopen in status");
+    expect(json.logReopenError).toMatch(/symbolic link owned by uid/);
+    await fetch(`${s.url}/health`);
+    s.signal("SIGTERM");
+    expect(await s.exited()).toBe(0);
+    expect(readFileSync(victim, "utf8")).toBe("victim\n");
+    expect(readFileSync(`${log}.1`, "utf8")).toContain('"event":"log-reopen-failed"');
+  });
+});
+
 describe("rodent logs -f", () => {
   for (const runtime of RUNTIMES) {
     test(`ends once its reader is gone (logs -f | head -1, ${runtime})`, async () => {
