@@ -60,6 +60,22 @@ describe("rodent logs does not trust the log path", () => {
     await s.exited();
   });
 
+  test("a relative --log-file is read from the instance's directory, not from where logs runs", async () => {
+    const dir = tempDir();
+    const elsewhere = tempDir();
+    writeFileSync(join(elsewhere, "rel.log"), "decoy\n");
+    const pidFile = join(dir, "r.pid");
+    const s = spawnRodent(["serve", "--port", String(await freePort()), "--pid-file", pidFile, "--log-file", "rel.log"], { cwd: dir, env: { HOME: dir } });
+    await waitFor(() => existsSync(join(dir, "rel.log")) && readFileSync(join(dir, "rel.log"), "utf8").includes('"ready"'), 15_000, () => `ready: ${s.output()}`);
+    for (const runtime of RUNTIMES) {
+      const r = await runRodent(["logs", "--pid-file", pidFile, "-n", "1"], { cwd: elsewhere, runtime });
+      expect({ runtime, code: r.code, stderr: r.stderr }).toEqual({ runtime, code: 0, stderr: "" });
+      expect(r.stdout).toContain('"event":"ready"');
+    }
+    s.signal("SIGTERM");
+    expect(await s.exited()).toBe(0);
+  });
+
   test("--log-file naming a FIFO is refused in one line instead of blocking (both CLIs)", async () => {
     const dir = tempDir();
     const fifo = join(dir, "log.fifo");

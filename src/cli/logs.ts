@@ -1,5 +1,6 @@
 // `rodent logs`: the last lines of the log file, and -f to follow it across rotation, in-process.
-import { closeSync, fstatSync, readSync, statSync } from "node:fs";
+import { closeSync, fstatSync, readlinkSync, readSync, statSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
 import { loadConfig } from "../config/load";
 import { RodentError } from "../errors";
 import { EXIT } from "../kernel/exit-codes";
@@ -32,7 +33,9 @@ export const logs: Command = {
     const { pidPath, seen } = await findTarget(flags);
     const owner = seen.kind === "held" && seen.holder.verdict.kind === "ours" ? { pid: seen.holder.pid, uid: seen.holder.verdict.uid } : undefined;
     const record = owner ? readStatusOf(pidPath, owner) : undefined;
-    const live = record?.kind === "read" && typeof record.record.logFile === "string" ? record.record.logFile : undefined;
+    const recorded = record?.kind === "read" && typeof record.record.logFile === "string" ? record.record.logFile : undefined;
+    // a relative path (--log-file rel.log) is relative to the instance's directory, not the caller's
+    const live = recorded && owner ? inInstanceDir(owner.pid, recorded) : recorded;
     const named = (flags["log-file"] as string | undefined) ?? (live ? undefined : config.logs.output === "file" ? logFilePath(config, undefined) : undefined);
     const path = named ?? live;
     if (!path) {
@@ -51,6 +54,16 @@ export const logs: Command = {
     return follow(path, fd, end, trust);
   },
 };
+
+/** `path` resolved against the working directory of `pid` (from /proc) when relative. */
+function inInstanceDir(pid: number, path: string): string {
+  if (isAbsolute(path)) return path;
+  try {
+    return resolve(readlinkSync(`/proc/${pid}/cwd`), path);
+  } catch {
+    throw new RodentError(`the instance (PID ${pid}) writes its log to the relative path ${path}, and its directory cannot be read: run 'rodent logs' as its user or root, or name the file with --log-file`);
+  }
+}
 
 /** `logs -n` never holds more than this in memory, whatever the file (lines without end, a huge -n). */
 const TAIL_MAX_BYTES = 64 * 1024 * 1024;
