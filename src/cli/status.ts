@@ -3,6 +3,8 @@
 import { readStatusOf, type StatusRecord } from "../instance/status";
 import { usageOf, type Usage } from "../instance/usage";
 import { EXIT } from "../kernel/exit-codes";
+import { ms } from "../config/duration";
+import { DURATION_BOUNDS } from "../config/schema";
 import { jsonEscaped, oneLine } from "../log/escape";
 import type { Command } from "./command";
 import { findTarget, targetFlags } from "./target";
@@ -96,12 +98,19 @@ function usageLines(usage: Usage, tcp: boolean): string[] {
   ];
 }
 
-/** How long the record has gone without its heartbeat, when that is longer than a few intervals. */
-function silentFor(record: StatusRecord): { ms: number } | undefined {
+/** The longest health.interval the schema accepts: a record claiming more is judged by this. */
+const MAX_HEARTBEAT_MS = ms(DURATION_BOUNDS["health.interval"][1]);
+
+/**
+ * How long the record has gone without its heartbeat, when that is longer than a few intervals.
+ * The interval comes from the record: it counts for at most what the schema allows, so a corrupt
+ * one cannot keep a frozen instance "ready" for hours (its user can always forge liveness).
+ */
+export function silentFor(record: Pick<StatusRecord, "heartbeatMs" | "updatedAt">, now = Date.now()): { ms: number } | undefined {
   // Records from before the heartbeat interval was recorded cannot be judged.
   if (typeof record.heartbeatMs !== "number" || !(record.heartbeatMs > 0)) return undefined;
-  const ms = Date.now() - Date.parse(record.updatedAt);
-  return ms > Math.max(MISSED_HEARTBEATS * record.heartbeatMs, MIN_SILENCE_MS) ? { ms } : undefined;
+  const silent = now - Date.parse(record.updatedAt);
+  return silent > Math.max(MISSED_HEARTBEATS * Math.min(record.heartbeatMs, MAX_HEARTBEAT_MS), MIN_SILENCE_MS) ? { ms: silent } : undefined;
 }
 
 function formatUptime(ms: number): string {

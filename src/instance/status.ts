@@ -125,6 +125,9 @@ function misshapen(record: Record<string, unknown>): string | undefined {
   for (const key of ["state", "version", "runtime", "startedAt", "address", "configHash", "updatedAt"]) {
     if (typeof record[key] !== "string") return `${key} is not a string`;
   }
+  for (const key of ["startedAt", "updatedAt"]) {
+    if (!Number.isFinite(Date.parse(record[key] as string))) return `${key} is not a date`;
+  }
   if (!Number.isInteger(record.generation)) return "generation is not a whole number";
   for (const key of ["heartbeatMs", "shutdownTimeoutMs"]) {
     if (record[key] !== undefined && typeof record[key] !== "number") return `${key} is not a number`;
