@@ -3,6 +3,7 @@ import { RodentError } from "../errors";
 import { isAlive } from "../instance/identity";
 import { readStatusOf, type StatusRecord } from "../instance/status";
 import { EXIT } from "../kernel/exit-codes";
+import { oneLine } from "../log/escape";
 import { signalFor } from "../kernel/signals";
 import type { Command } from "./command";
 import { findTarget, signalHolder, targetFlags, waitFor } from "./target";
@@ -45,7 +46,7 @@ export const reload: Command = {
     if (!r && ended) throw new RodentError(`rodent (PID ${pid}) ${ended}; nothing was reloaded`);
     if (!r) throw new RodentError(`rodent (PID ${pid}) did not report a reload outcome within 10 s; check its log`);
     if (!r.applied) {
-      process.stderr.write(`reload rejected; the running config stays:\n  ${(r.errors ?? []).join("\n  ")}\n`);
+      process.stderr.write(`reload rejected; the running config stays:\n  ${(r.errors ?? []).map(oneLine).join("\n  ")}\n`);
       return EXIT.failure;
     }
     const now = record();

@@ -37,7 +37,10 @@ export const serve: Command = {
     "Signals: SIGTERM/SIGINT drain and exit 0 (a second one forces exit), SIGHUP reloads the config file,\nSIGUSR1 reopens the log file.",
   async run({ flags }) {
     const input = configInput(flags);
-    const loaded = await loadConfig(input);
+    const loaded = await loadConfig(input).catch((error: unknown) => {
+      logStartFailure(flags["log-file"] as string | undefined, error);
+      throw error;
+    });
     const channel = claimDaemonChannel();
     if ((flags.detach || loaded.config.server.daemonize) && !channel && !isDaemonChild() && !supervised()) {
       return detachDaemon(flags, loaded);
@@ -46,6 +49,22 @@ export const serve: Command = {
     return new Promise<number>(() => {}); // the kernel ends the process
   },
 };
+
+/**
+ * A config that cannot be loaded fails before the instance has a logger: with --log-file (nobody
+ * may read stderr, as under start-stop-daemon --background) the failure goes to that file too,
+ * unless it is stderr itself; main.ts still prints the one line on stderr. Never throws.
+ */
+function logStartFailure(file: string | undefined, error: unknown): void {
+  if (!file) return;
+  try {
+    const logger = new Logger({ level: "info", format: undefined, file });
+    if (!logger.sink.sameFileAs(2)) logger.tagged("rodent").error(`start-up failed: ${error instanceof Error ? error.message : String(error)}`, { event: "start-failed" });
+    logger.flushBeforeExit();
+  } catch {
+    // the log file cannot be opened either: stderr is all there is
+  }
+}
 
 async function detachDaemon(flags: Record<string, unknown>, loaded: LoadedConfig): Promise<number> {
   const pidPath = resolvePidPath(flags["pid-file"] as string | undefined, process.env, loaded.config.server.pidFile);
@@ -307,6 +326,11 @@ function takeoverTarget(): number | undefined {
 
 /** The PID of the live rodent the PID file names, when that is not this process. */
 function successor(pidPath: string): number | undefined {
-  const seen = inspectPidFile(pidPath);
-  return seen.kind === "held" && seen.holder.pid !== process.pid ? seen.holder.pid : undefined;
+  try {
+    const seen = inspectPidFile(pidPath);
+    return seen.kind === "held" && seen.holder.pid !== process.pid ? seen.holder.pid : undefined;
+  } catch {
+    // unreadable now (EMFILE during a drain under load): no successor is known; never throw into the drain
+    return undefined;
+  }
 }

@@ -2,6 +2,7 @@
 // the instance's own shutdown deadline allows.
 import { lstatSync, unlinkSync } from "node:fs";
 import { ms, parseDuration } from "../config/duration";
+import { DURATION_BOUNDS } from "../config/schema";
 import { RodentError } from "../errors";
 import { assertMaySignal, isAlive } from "../instance/identity";
 import { readStatusOf, removeStatus } from "../instance/status";
@@ -72,10 +73,16 @@ export const stop: Command = {
   },
 };
 
-/** --timeout wins; else the instance's own shutdown deadline (from its status record) plus a margin. */
-function waitBudget(flag: string | undefined, shutdownTimeoutMs: number | undefined): { timeoutMs: number; source: string } {
+/** The longest server.shutdownTimeout the schema accepts: a record claiming more was not written by rodent. */
+const MAX_SHUTDOWN_MS = ms(DURATION_BOUNDS["server.shutdownTimeout"][1]);
+
+/**
+ * --timeout wins; else the instance's own shutdown deadline (from its status record, which its
+ * user can write: never more than the schema allows) plus a margin; else DEFAULT_WAIT_MS.
+ */
+export function waitBudget(flag: string | undefined, shutdownTimeoutMs: number | undefined): { timeoutMs: number; source: string } {
   if (flag !== undefined) return { timeoutMs: ms(flag), source: "--timeout" };
-  if (typeof shutdownTimeoutMs === "number" && Number.isFinite(shutdownTimeoutMs) && shutdownTimeoutMs >= 0) {
+  if (typeof shutdownTimeoutMs === "number" && Number.isFinite(shutdownTimeoutMs) && shutdownTimeoutMs >= 0 && shutdownTimeoutMs <= MAX_SHUTDOWN_MS) {
     return { timeoutMs: shutdownTimeoutMs + EXIT_MARGIN_MS, source: `its server.shutdownTimeout of ${shutdownTimeoutMs} ms + ${EXIT_MARGIN_MS} ms` };
   }
   return { timeoutMs: DEFAULT_WAIT_MS, source: "the default; the instance recorded no shutdown timeout" };

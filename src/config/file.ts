@@ -17,9 +17,10 @@ export interface FileFailure {
  * symlink (a Kubernetes ConfigMap is one), but what it names must be a regular file of at most
  * MAX_FILE_BYTES; "/dev/null" reads as an empty file, the usual way to say "no file".
  * Opened with O_NONBLOCK, so a FIFO is refused at once instead of waiting for a writer.
+ * `ownerUid` is the owner of the file the text was read from (fstat on the same descriptor).
  */
-export function readConfigFile(path: string): { text: string } | FileFailure {
-  if (path === "/dev/null") return { text: "" };
+export function readConfigFile(path: string): { text: string; ownerUid: number | undefined } | FileFailure {
+  if (path === "/dev/null") return { text: "", ownerUid: undefined };
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
@@ -41,7 +42,7 @@ export function readConfigFile(path: string): { text: string } | FileFailure {
       if (n === 0 || length === buffer.length) break;
     }
     if (length > MAX_FILE_BYTES) return refuse(path, tooBig(length));
-    return { text: buffer.toString("utf8", 0, length) };
+    return { text: buffer.toString("utf8", 0, length), ownerUid: stat.uid };
   } catch (error) {
     return refuse(path, `cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   } finally {

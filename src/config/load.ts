@@ -99,9 +99,10 @@ export async function loadConfig(input: ConfigInput, options: LoadOptions = {}):
   const { path: located, explicit } = locateConfigFile(input.file, input.env, input.discovery);
   let file: string | undefined;
   if (located) {
-    // another user's file is refused before it is read: it could name any PID file or log path
-    checkConfigOwner(located);
     const read = readConfigFile(located);
+    // another user's file is refused before it is used: it could name any PID file or log path.
+    // Judged on the descriptor it was read from: a symlink flipped after a stat cannot slip it in.
+    if (!("problem" in read) && read.ownerUid !== undefined) checkConfigOwner(located, read.ownerUid);
     if ("problem" in read) {
       // a discovered file that vanished since it was found is as if there were none
       if (!read.missing || explicit) {

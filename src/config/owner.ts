@@ -1,6 +1,6 @@
 // Whose config file this is: rodent reads a config file only when the caller or root owns it, so
 // another local user cannot plant settings (a PID file, a log path) in a directory someone stands in.
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { RodentError } from "../errors";
 
 export class ConfigOwnerError extends RodentError {
@@ -10,19 +10,13 @@ export class ConfigOwnerError extends RodentError {
 }
 
 /**
- * Throws ConfigOwnerError unless the file at `path` (after symlinks: the file that would be read)
- * is owned by this process's user or by root. A file that cannot be stat'ed is left to the reader,
- * which reports it. Without getuid (not POSIX), nothing is checked.
+ * Throws ConfigOwnerError unless `uid`, the owner of the file as opened (fstat on the descriptor
+ * the text was read from, so a symlink swapped between a check and the open cannot slip another
+ * user's file in), is this process's user or root. Without getuid (not POSIX), nothing is checked.
  */
-export function checkConfigOwner(path: string): void {
+export function checkConfigOwner(path: string, uid: number): void {
   const me = process.getuid?.();
   if (me === undefined) return;
-  let uid: number;
-  try {
-    uid = statSync(path).uid;
-  } catch {
-    return;
-  }
   if (uid !== me && uid !== 0) throw new ConfigOwnerError(path, uid);
 }
 

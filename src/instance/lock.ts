@@ -230,14 +230,32 @@ export function takeOverLock(path: string, predecessor: number, self: ProgramIde
   }
 }
 
+/** Reading failed for want of a descriptor or memory: says nothing about whose the file is. */
+const TRANSIENT = new Set(["EMFILE", "ENFILE", "ENOMEM", "EAGAIN", "EINTR"]);
+
 function lockFor(path: string): Lock {
   const { dev, ino } = lstatSync(path);
   writtenHere.add(`${dev}:${ino}`);
   let released = false;
+  /**
+   * Whether the file at `path` is still the one we wrote: read (it names our PID) when a descriptor
+   * can be had; under descriptor exhaustion, retried briefly, then judged by lstat alone (no
+   * descriptor needed): the same device and inode is the file we linked into place, which only
+   * its owner or root could have rewritten. "Cannot read now" is never taken for "not ours".
+   */
   const stillHeld = () => {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        const file = readPidFile(path);
+        return file.kind === "pid" && file.stat.ino === ino && file.stat.dev === dev && file.pid === process.pid;
+      } catch (error) {
+        if (!TRANSIENT.has((error as NodeJS.ErrnoException).code ?? "")) return false;
+        sleepSync(2 * (attempt + 1));
+      }
+    }
     try {
-      const file = readPidFile(path);
-      return file.kind === "pid" && file.stat.ino === ino && file.stat.dev === dev && file.pid === process.pid;
+      const stat = lstatSync(path);
+      return stat.isFile() && stat.ino === ino && stat.dev === dev;
     } catch {
       return false;
     }
@@ -249,7 +267,12 @@ function lockFor(path: string): Lock {
       if (released) return true;
       released = true;
       if (!stillHeld()) return false;
-      unlinkSync(path);
+      try {
+        unlinkSync(path);
+      } catch (error) {
+        // removed meanwhile: not ours to complain about
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      }
       return true;
     },
   };

@@ -24,24 +24,10 @@ export interface SharedReadOptions {
  * the directory itself (EACCES on a path component), which callers turn into a message.
  */
 export function readSharedFile(path: string, options: SharedReadOptions): SharedRead {
-  let fd: number;
+  const opened = openSharedFile(path, { ownerUid: options.ownerUid });
+  if (opened.kind !== "open") return opened;
+  const { fd, stat } = opened;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return { kind: "absent" };
-    if (code === "ELOOP") return { kind: "refused", why: "a symbolic link" };
-    // a unix socket cannot be opened at all
-    if (code === "ENXIO") return { kind: "refused", why: "a socket" };
-    throw error;
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (stat.isDirectory()) return { kind: "refused", why: "a directory", stat };
-    if (!stat.isFile()) return { kind: "refused", why: `not a regular file (${kindOf(stat)})`, stat };
-    if (options.ownerUid !== undefined && stat.uid !== options.ownerUid) {
-      return { kind: "refused", why: `owned by uid ${stat.uid}, not uid ${options.ownerUid}`, stat };
-    }
     if (stat.size > options.maxBytes) return { kind: "refused", why: `larger than ${options.maxBytes} bytes`, stat };
     // The size may grow after fstat: read at most one byte past the cap to notice.
     const buffer = Buffer.alloc(options.maxBytes + 1);
@@ -52,6 +38,38 @@ export function readSharedFile(path: string, options: SharedReadOptions): Shared
   } finally {
     closeSync(fd);
   }
+}
+
+export type SharedOpen = { kind: "open"; fd: number; stat: Stats } | Exclude<SharedRead, { kind: "read" }>;
+
+/**
+ * Opens `path` for reading as a regular file without blocking: O_NONBLOCK (a FIFO or device never
+ * blocks the open), O_NOFOLLOW unless `follow` (a symlink is refused), then checked on the open
+ * descriptor (no race with a swap): a regular file, owned by `ownerUid` when given. On "open" the
+ * caller owns `fd` and closes it; reads from a regular file never block, whatever O_NONBLOCK says.
+ * Throws only for errors of the directory itself (EACCES on a path component).
+ */
+export function openSharedFile(path: string, options: { ownerUid?: number; follow?: boolean } = {}): SharedOpen {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | (options.follow ? 0 : constants.O_NOFOLLOW) | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return { kind: "absent" };
+    if (code === "ELOOP") return { kind: "refused", why: "a symbolic link" };
+    // a unix socket cannot be opened at all
+    if (code === "ENXIO") return { kind: "refused", why: "a socket" };
+    throw error;
+  }
+  const refuse = (why: string, stat: Stats): SharedOpen => {
+    closeSync(fd);
+    return { kind: "refused", why, stat };
+  };
+  const stat = fstatSync(fd);
+  if (stat.isDirectory()) return refuse("a directory", stat);
+  if (!stat.isFile()) return refuse(`not a regular file (${kindOf(stat)})`, stat);
+  if (options.ownerUid !== undefined && stat.uid !== options.ownerUid) return refuse(`owned by uid ${stat.uid}, not uid ${options.ownerUid}`, stat);
+  return { kind: "open", fd, stat };
 }
 
 /**

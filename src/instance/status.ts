@@ -112,7 +112,39 @@ export function readStatusOf(pidPath: string, owner: RecordOwner): StatusRead {
   if (typeof record !== "object" || record === null || record.pid !== owner.pid) {
     return { kind: "refused", why: `${path} does not describe PID ${owner.pid}` };
   }
+  const wrong = misshapen(record as unknown as Record<string, unknown>);
+  if (wrong) return { kind: "refused", why: `${path} is not a status record (${wrong})` };
   return { kind: "read", record };
+}
+
+/**
+ * The first field whose type is not what an instance writes, or undefined. Callers use the fields
+ * as typed (`record.runtime.startsWith`): a record written by hand must not crash them.
+ */
+function misshapen(record: Record<string, unknown>): string | undefined {
+  for (const key of ["state", "version", "runtime", "startedAt", "address", "configHash", "updatedAt"]) {
+    if (typeof record[key] !== "string") return `${key} is not a string`;
+  }
+  for (const key of ["startedAt", "updatedAt"]) {
+    if (!Number.isFinite(Date.parse(record[key] as string))) return `${key} is not a date`;
+  }
+  if (!Number.isInteger(record.generation)) return "generation is not a whole number";
+  for (const key of ["heartbeatMs", "shutdownTimeoutMs"]) {
+    if (record[key] !== undefined && typeof record[key] !== "number") return `${key} is not a number`;
+  }
+  for (const key of ["logFile", "logReopenError"]) {
+    if (record[key] !== undefined && record[key] !== null && typeof record[key] !== "string") return `${key} is not a string`;
+  }
+  for (const key of ["reload", "handover"]) {
+    const value = record[key];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== "object" || Array.isArray(value)) return `${key} is not an object`;
+    const { seq, errors, error } = value as Record<string, unknown>;
+    if (typeof seq !== "number") return `${key}.seq is not a number`;
+    if (errors !== undefined && !(Array.isArray(errors) && errors.every((e) => typeof e === "string"))) return `${key}.errors is not a list of strings`;
+    if (error !== undefined && typeof error !== "string") return `${key}.error is not a string`;
+  }
+  return undefined;
 }
 
 /**

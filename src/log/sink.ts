@@ -2,7 +2,7 @@
 // at its path on SIGUSR1. Writes never block: a reader that stops reading (a full pipe) holds at most
 // HOLD_AT_MOST bytes here, later lines are dropped and counted, and the count is written once the
 // reader catches up (or, at exit, on stderr). A write failure never throws into the caller.
-import { closeSync, constants, fstatSync, openSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync, writeSync } from "node:fs";
 import { RodentError } from "../errors";
 import { nonBlockingOutput, type Output } from "./output";
 
@@ -227,17 +227,51 @@ function sleepSync(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 
+function lstatOrUndefined(path: string) {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** This user or root: whoever else owns a file in the log's directory may have planted it. */
+function trustedOwner(uid: number): boolean {
+  return uid === 0 || uid === (process.geteuid?.() ?? uid);
+}
+
 function openLogFile(path: string): number {
   try {
     // O_NONBLOCK changes nothing for a regular file; a FIFO or /dev/stdout as the log must not
     // block the open (no reader yet: ENXIO) nor a write (a stalled reader: EAGAIN, see drain())
-    const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK, 0o640);
-    if (!fstatSync(fd).isFile() && !path.startsWith("/dev/")) {
+    const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK;
+    let fd: number;
+    try {
+      fd = openSync(path, flags | constants.O_NOFOLLOW, 0o640);
+    } catch (error) {
+      // (O_CREAT|O_NOFOLLOW on a symlink: ELOOP, or EACCES in a sticky directory)
+      const link = lstatOrUndefined(path);
+      if (!link?.isSymbolicLink()) throw error;
+      // A symlink is followed only when its owner is trusted: in a shared (sticky) directory another
+      // user's link could aim root's log at any file; nobody else can replace ours or root's there.
+      if (!trustedOwner(link.uid)) throw new LogFileError(`log file ${path} is a symbolic link owned by uid ${link.uid}; rodent does not follow another user's link: remove it, or choose a --log-file in a directory only you can write`);
+      fd = openSync(path, flags, 0o640);
+    }
+    const stat = fstatSync(fd);
+    if (!stat.isFile() && !path.startsWith("/dev/")) {
       closeSync(fd);
       throw Object.assign(new Error("not a regular file"), { code: "EISDIR" });
     }
+    // Another user's file would receive our lines (they read them); a second name for a file
+    // (a hard link planted in a shared directory) may be one we must never append to.
+    if (stat.isFile() && (!trustedOwner(stat.uid) || stat.nlink > 1)) {
+      closeSync(fd);
+      const what = stat.nlink > 1 ? `has ${stat.nlink} names (hard links)` : `is owned by uid ${stat.uid}`;
+      throw new LogFileError(`log file ${path} ${what}; rodent writes only its own log file: remove it, or choose a --log-file in a directory only you can write`);
+    }
     return fd;
   } catch (error) {
+    if (error instanceof LogFileError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const fix =
       code === "EACCES" || code === "EPERM"
