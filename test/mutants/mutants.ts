@@ -39,7 +39,7 @@ export const MUTANTS: Mutant[] = [
   {
     name: "pid-file-kept",
     breaks: "the PID file is not removed on exit",
-    edits: [{ file: "src/instance/lock.ts", find: "      if (!stillHeld()) return false;\n      unlinkSync(path);", replace: "      if (!stillHeld()) return false;" }],
+    edits: [{ file: "src/instance/lock.ts", find: "      if (!stillHeld()) return false;\n      try {\n        unlinkSync(path);", replace: "      if (!stillHeld()) return false;\n      try {" }],
     tests: ["test/lock.test.ts"],
   },
   {
@@ -51,7 +51,7 @@ export const MUTANTS: Mutant[] = [
   {
     name: "lock-follows-symlink",
     breaks: "the PID lock reads through a symlink planted at its path",
-    edits: [{ file: "src/instance/shared-file.ts", find: "fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);", replace: "fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);" }],
+    edits: [{ file: "src/instance/shared-file.ts", find: "fd = openSync(path, constants.O_RDONLY | (options.follow ? 0 : constants.O_NOFOLLOW) | constants.O_NONBLOCK | constants.O_NOCTTY);", replace: "fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);" }],
     tests: ["test/lock.test.ts", "test/security.test.ts"],
   },
   {
@@ -115,7 +115,7 @@ export const MUTANTS: Mutant[] = [
   {
     name: "frozen-reported-ready",
     breaks: "'rodent status' reports a frozen instance (kill -STOP) as ready",
-    edits: [{ file: "src/cli/status.ts", find: "  return ms > Math.max(MISSED_HEARTBEATS * record.heartbeatMs, MIN_SILENCE_MS) ? { ms } : undefined;", replace: "  return undefined;" }],
+    edits: [{ file: "src/cli/status.ts", find: "  return silent > Math.max(MISSED_HEARTBEATS * Math.min(record.heartbeatMs, MAX_HEARTBEAT_MS), MIN_SILENCE_MS) ? { ms: silent } : undefined;", replace: "  return undefined;" }],
     tests: ["test/daemon.test.ts"],
   },
   {
