@@ -14,7 +14,7 @@ const missing = Object.entries(tools).filter(([bin]) => Bun.which(bin, { PATH })
  * haproxy in the foreground on a free port with `upstreams` behind `option httpchk GET /ready`,
  * checked every 200 ms, and a stats socket to ask it what it thinks of them.
  */
-async function startHaproxy(upstreams: number[]): Promise<{ url: string; status(): Promise<Record<string, string>>; stop(): Promise<void> }> {
+async function startHaproxy(upstreams: number[], check = "option httpchk GET /ready"): Promise<{ url: string; status(): Promise<Record<string, string>>; stop(): Promise<void> }> {
   const dir = tempDir();
   const port = await freePort();
   const stats = join(dir, "stats.sock");
@@ -39,8 +39,8 @@ async function startHaproxy(upstreams: number[]): Promise<{ url: string; status(
       `  bind 127.0.0.1:${port}`,
       "  default_backend rodent",
       "backend rodent",
-      // haproxy's default check: GET /ready HTTP/1.0, no Host header
-      "  option httpchk GET /ready",
+      // the check the README recommends (GET /ready HTTP/1.0, no Host header), or the one given
+      `  ${check}`,
       "  default-server check inter 200ms fall 2 rise 1",
       ...upstreams.map((p, i) => `  server r${i} 127.0.0.1:${p}`),
       "",
@@ -95,12 +95,12 @@ async function wrk(url: string, seconds: number): Promise<{ requests: number; no
   return { requests, non2xx, socketErrors, output };
 }
 
-async function scenario(options: SpawnOptions): Promise<void> {
+async function scenario(options: SpawnOptions, check?: string): Promise<void> {
   // readiness turns 503 at once; the listener stays open past a few health checks (README)
   const env = { ...options.env, RODENT_SERVER_SHUTDOWNDELAY: "1s" };
   const a = await startServer([], { ...options, env });
   const b = await startServer([], { ...options, env });
-  const haproxy = await startHaproxy([a.port, b.port]);
+  const haproxy = await startHaproxy([a.port, b.port], check);
   try {
     await waitFor(async () => JSON.stringify(await haproxy.status()) === JSON.stringify({ r0: "UP", r1: "UP" }), 10_000, "both upstreams UP in haproxy");
     const load = wrk(`${haproxy.url}/api/v1/rodent/version`, 5);
@@ -127,6 +127,12 @@ describe.if(missing.length === 0)("behind haproxy", () => {
   test("the same with the Node bundle as the upstreams", async () => {
     await scenario({ runtime: "node" });
   });
+
+  for (const runtime of ["bun", "node"] as const) {
+    test(`a bare 'option httpchk' (haproxy's own default: OPTIONS / HTTP/1.0) sees both upstreams UP, and the stopped one DOWN (${runtime})`, async () => {
+      await scenario({ runtime }, "option httpchk");
+    });
+  }
 
   test("the client address arrives through haproxy's X-Forwarded-For", async () => {
     const a = await startServer(["--dev"]);

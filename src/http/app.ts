@@ -104,7 +104,8 @@ export function createApp(ctx: AppContext): Handler {
     const path = pathOf(url);
     if (path === settings.healthEndpoint) return health(env, ctx);
     const response = tooLarge(env) ?? withTimeout(env, conn, routes.fetch(request, env));
-    if (!settings.accessLog || path === "/ready") return response;
+    // probes are not access-logged: readiness, and haproxy's default check (OPTIONS /)
+    if (!settings.accessLog || path === "/ready" || (path === "/" && request.method === "OPTIONS")) return response;
     const started = performance.now();
     const logged = (response: Response, later: boolean) => {
       const log = (sent: boolean) => {
@@ -164,10 +165,14 @@ function withTimeout(env: RequestEnv, conn: ConnEnv, response: Response | Promis
 function createRoutes(ctx: AppContext): Hono<Env> {
   const app = new Hono<Env>();
 
-  app.get("/ready", (c) => {
+  const ready = (c: Context<Env>) => {
     const state = ctx.state();
     return json(c.env, { status: state === "ready" ? "ready" : "not ready", state }, state === "ready" ? 200 : 503);
-  });
+  };
+  app.get("/ready", ready);
+  // A bare `option httpchk` (haproxy's own default check) sends OPTIONS / HTTP/1.0: answer it as
+  // readiness, so the upstream is UP when ready and DOWN while it drains.
+  app.options("/", ready);
 
   // The build never changes: serialise it once.
   const version = JSON.stringify(ctx.build);
