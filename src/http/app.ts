@@ -4,6 +4,7 @@
 import { Hono, type Context } from "hono";
 import type { ConnEnv } from "./adapter";
 import type { AccessRecord } from "../log/logger";
+import { requestIdFor } from "./request-id";
 import { pathOf, redactedTarget, schemeOf } from "./target";
 import { clientInfo, type TrustTest } from "./trust";
 
@@ -80,8 +81,6 @@ type Env = { Bindings: RequestEnv };
 
 export type Handler = (request: Request, conn: ConnEnv) => Response | Promise<Response>;
 
-const SANE_ID = /^[\w.:@/+=-]{1,128}$/;
-
 /**
  * The app's front door, outside Hono's middleware chain because it runs on every request: it
  * reads the peer before anything can wait (a peer that has gone is unknown, never trusted), takes
@@ -97,8 +96,7 @@ export function createApp(ctx: AppContext): Handler {
   return (request, conn) => {
     const peer = conn.peer(request);
     const settings = ctx.settings();
-    const given = request.headers.get("x-request-id");
-    const requestId = given !== null && SANE_ID.test(given) ? given : crypto.randomUUID();
+    const requestId = requestIdFor(request.headers.get("x-request-id"));
     const env = new RequestEnv(request, peer, requestId, settings, draining);
     const url = request.url;
     const path = pathOf(url);
