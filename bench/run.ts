@@ -13,6 +13,12 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ONLY = new Set((process.env.BENCH_ONLY ?? "startup,throughput,costs,latency,lifecycle").split(","));
 const work = mkdtempSync(join(tmpdir(), "rodent-bench-"));
+/**
+ * An earlier build to compare with in the same run, side by side: BENCH_BEFORE_RODENT names its
+ * dist/rodent, BENCH_BEFORE_COSTS its cost-ladder binary (bun build bench/baselines/costs.ts --compile).
+ */
+const BEFORE_RODENT = process.env.BENCH_BEFORE_RODENT;
+const BEFORE_COSTS = process.env.BENCH_BEFORE_COSTS;
 
 type Target = { name: string; cmd: (port: number, dir: string) => string[] };
 
@@ -31,9 +37,15 @@ const targets = {
   costAccessInputs: { name: "bare + what an access line reads", cmd: (port) => [join(OUT, "costs"), "--port", String(port), "--add", "access-inputs"] },
   costAccessLine: { name: "bare + what it reads + rodent's access line", cmd: (port, dir) => [join(OUT, "costs"), "--port", String(port), "--add", "access-line", "--log-file", join(dir, "c.log")] },
   costPeer: { name: "bare + peer address", cmd: (port) => [join(OUT, "costs"), "--port", String(port), "--add", "peer-address"] },
+  // the same, from an earlier build (BENCH_BEFORE_*)
+  rodentBefore: { name: "rodent before (access log off)", cmd: (port, dir) => [BEFORE_RODENT!, "serve", "--port", String(port), "--pid-file", join(dir, "r.pid")] },
+  rodentConfigBefore: { name: "rodent before, with a typical config file", cmd: (port, dir) => [BEFORE_RODENT!, "serve", "--config", join(work, "rodent.yml"), "--port", String(port), "--pid-file", join(dir, "r.pid")] },
+  rodentLogBefore: { name: "rodent before (access log to file)", cmd: (port, dir) => [BEFORE_RODENT!, "serve", "--port", String(port), "--pid-file", join(dir, "r.pid"), "--log-file", join(dir, "r.log")] },
+  costAccessLineBefore: { name: "the access-line step, before", cmd: (port, dir) => [BEFORE_COSTS!, "--port", String(port), "--add", "access-line", "--log-file", join(dir, "c.log")] },
 } satisfies Record<string, Target>;
 
 const ENV_OFF = { RODENT_LOGS_ACCESS: "false" };
+const LOG_OFF: ReadonlySet<string> = new Set(["rodent", "node", "rodentBefore", "rodentConfig", "rodentConfigBefore"]);
 
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
@@ -53,7 +65,7 @@ async function main(): Promise<void> {
 
   if (ONLY.has("startup")) {
   console.error("start-up…");
-  const startup = await alternate(["bare", "hono", "rodent", "rodentConfig", "node"], (t) => measureStartup(t));
+  const startup = await alternate(["bare", "hono", "rodent", "rodentConfig", "node", ...(BEFORE_RODENT ? (["rodentBefore", "rodentConfigBefore"] as const) : [])], (t) => measureStartup(t));
   results.startupMs = startup;
   const overHono = (k: "rodent" | "rodentConfig") => `+${(median(startup[k]) - median(startup.hono)).toFixed(1)} ms vs hono`;
   row("start-up, exec → first 200 /health (ms)", fmt(startup.rodent), fmt(startup.bare), ratio(startup.rodent, startup.bare), "");
@@ -61,11 +73,14 @@ async function main(): Promise<void> {
   row("start-up with a typical config file (ms)", fmt(startup.rodentConfig), fmt(startup.hono) + " (hono)", overHono("rodentConfig"), "≤ Hono + 3 ms");
   row("  config file's own cost (ms)", fmt(startup.rodentConfig), fmt(startup.rodent) + " (no file)", `+${(median(startup.rodentConfig) - median(startup.rodent)).toFixed(1)} ms`, "≤ +2 ms");
   row("  Node bundle (ms)", fmt(startup.node) + " (node)", fmt(startup.bare), ratio(startup.node, startup.bare), "");
+  if (BEFORE_RODENT) {
+    row("  before: start-up without / with the config file (ms)", fmt(startup.rodentBefore!), fmt(startup.rodentConfigBefore!), `+${(median(startup.rodentConfigBefore!) - median(startup.rodentBefore!)).toFixed(1)} ms`, "");
+  }
 
   }
   if (ONLY.has("throughput")) {
   console.error("throughput and RSS…");
-  const tput = await alternate(["bare", "hono", "rodent", "rodentLog", "node"], (t) => measureThroughput(t));
+  const tput = await alternate(["bare", "hono", "rodent", "rodentLog", "node", ...(BEFORE_RODENT ? (["rodentBefore", "rodentLogBefore"] as const) : [])], (t) => measureThroughput(t));
   const rps = mapValues(tput, (v) => v.map((x) => x.rps));
   const cpu = mapValues(tput, (v) => v.map((x) => x.cpuUsPerRequest));
   results.cpuUsPerRequest = cpu;
@@ -90,12 +105,17 @@ async function main(): Promise<void> {
   // Most of a compiled Bun binary's RSS is its own executable's pages (clean, shared, reclaimable);
   // RssAnon is the memory the process itself allocated.
   row("  of which private (RssAnon, MiB)", fmt(idleAnon.rodent, 1), fmt(idleAnon.bare, 1), ratio(idleAnon.rodent, idleAnon.bare), "≤ 2× bare");
+  if (BEFORE_RODENT) {
+    row("  before: throughput, access log off / on (req/s)", fmt(rps.rodentBefore!, 0), fmt(rps.rodentLogBefore!, 0), `${ratio(rps.rodentBefore!, rps.bare)} / ${ratio(rps.rodentLogBefore!, rps.bare)}`, "");
+    row("  before: server CPU per request, access log off / on (µs)", fmt(cpu.rodentBefore!, 2), fmt(cpu.rodentLogBefore!, 2), `${ratio(cpu.bare, cpu.rodentBefore!)} / ${ratio(cpu.bare, cpu.rodentLogBefore!)}`, "");
+    row("  before: idle RssAnon (MiB)", fmt(idleAnon.rodentBefore!, 1), fmt(idleAnon.bare, 1), ratio(idleAnon.rodentBefore!, idleAnon.bare), "");
+  }
   row("RSS after the load (MiB)", fmt(loaded.rodentLog, 1), fmt(loaded.bare, 1), ratio(loaded.rodentLog, loaded.bare), "");
 
   }
   if (ONLY.has("costs")) {
   console.error("the cost ladder…");
-  const ladder = await alternate(["costNothing", "costReadId", "costRequestId", "costCounterId", "costPeer", "costAccessInputs", "costAccessLine"], (t) => measureThroughput(t));
+  const ladder = await alternate(["costNothing", "costReadId", "costRequestId", "costCounterId", "costPeer", "costAccessInputs", "costAccessLine", ...(BEFORE_COSTS ? (["costAccessLineBefore"] as const) : [])], (t) => measureThroughput(t));
   const cpu = mapValues(ladder, (v) => v.map((x) => x.cpuUsPerRequest));
   results.costsCpuUsPerRequest = cpu;
   // Best of the rounds, not the median: the other core's load only ever adds CPU time, and these
@@ -109,6 +129,10 @@ async function main(): Promise<void> {
   // rodent's own part: the line's formatting and writing, on top of what it reads
   const own = best(cpu.costAccessLine) - best(cpu.costAccessInputs);
   row(`rodent's own access-line cost (format + write), over what it reads (µs, best of ${ROUNDS})`, `+${own.toFixed(2)}`, best(cpu.costAccessInputs).toFixed(2), "", "≤ 1.0 µs");
+  if (BEFORE_COSTS) {
+    const before = best(cpu.costAccessLineBefore!) - best(cpu.costAccessInputs);
+    row(`  before: rodent's own access-line cost (µs, best of ${ROUNDS})`, `+${before.toFixed(2)}`, best(cpu.costAccessInputs).toFixed(2), "", "");
+  }
 
   }
   if (ONLY.has("latency")) {
@@ -171,7 +195,7 @@ async function launch(t: keyof typeof targets, extra: string[] = [], env: Record
   const port = await freePort();
   const dir = mkdtempSync(join(work, "run-"));
   const cmd = [...targets[t].cmd(port, dir), ...extra];
-  const offEnv = t === "rodent" || t === "node" ? ENV_OFF : {};
+  const offEnv = LOG_OFF.has(t) ? ENV_OFF : {};
   const proc = Bun.spawn(cmd, { env: { ...process.env, HOME: dir, ...offEnv, ...env }, stdout: "pipe", stderr: "inherit" });
   const p: Proc = { proc, port, url: `http://127.0.0.1:${port}`, dir, lines: [], onLine: new Set() };
   void (async () => {
