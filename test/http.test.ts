@@ -369,6 +369,13 @@ describe("hardening (issue 16)", () => {
     }
   });
 
+  test("with the access log off the peer is read only by a route that shows it, and still right there", async () => {
+    const s = await startServer(["--dev"], { env: { RODENT_LOGS_ACCESS: "false" } });
+    expect(await getJson(`${s.url}/debug/request`)).toMatchObject({ ip: "127.0.0.1", scheme: "http", peer: "127.0.0.1" });
+    const proxied = await getJson(`${s.url}/debug/request`, { headers: { "x-forwarded-for": "203.0.113.77" } });
+    expect(proxied).toMatchObject({ ip: "203.0.113.77", peer: "127.0.0.1" });
+  });
+
   test("through a trusted proxy, the scheme comes from the same hop as the client address", async () => {
     const s = await startServer(["--dev"]);
     const appended = await getJson(`${s.url}/debug/request`, { headers: { "x-forwarded-for": "203.0.113.77, 198.51.100.7", "x-forwarded-proto": "https, http" } });
