@@ -98,7 +98,7 @@ describe("rodent config check", () => {
       const dir = tempDir();
       const file = join(dir, "rodent.yml");
       writeFileSync(file, yaml);
-      const [bun, node] = await Promise.all((["bun", "node"] as const).map((runtime) => runRodent(["config", "check", "-c", file], { runtime, env: { HOME: dir } })));
+      const [bun, node] = await Promise.all([runRodent(["config", "check", "-c", file], { env: { HOME: dir } }), runRodent(["config", "check", "-c", file], { runtime: "node", env: { HOME: dir } })]);
       expect(bun.code).toBe(1);
       expect([bun.code, bun.stderr]).toEqual([node.code, node.stderr]);
       expect(bun.stderr).toMatch(new RegExp(`file ${file}:\\d+: `));
