@@ -61,14 +61,36 @@ describe("HTTP endpoints", () => {
     expect((await fetch(`${s.url}/health`)).status).toBe(404);
   });
 
-  test("a sane X-Request-Id is echoed; a missing or insane one is replaced by a UUID", async () => {
-    const s = await startServer();
-    const given = await fetch(`${s.url}/health`, { headers: { "x-request-id": "req-42.a:b" } });
-    expect(given.headers.get("x-request-id")).toBe("req-42.a:b");
-    const none = await fetch(`${s.url}/health`);
-    expect(none.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
-    const insane = await fetch(`${s.url}/health`, { headers: { "x-request-id": "x".repeat(300) } });
-    expect(insane.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  for (const runtime of ["bun", "node"] as const) {
+    test(`${runtime}: a sane X-Request-Id is echoed; a missing or insane one is replaced by the process's prefix and a counter`, async () => {
+      const s = await startServer([], { runtime });
+      const given = await fetch(`${s.url}/health`, { headers: { "x-request-id": "req-42.a:b" } });
+      expect(given.headers.get("x-request-id")).toBe("req-42.a:b");
+      const none = (await fetch(`${s.url}/health`)).headers.get("x-request-id");
+      const insane = (await fetch(`${s.url}/health`, { headers: { "x-request-id": "x".repeat(300) } })).headers.get("x-request-id");
+      const controls = (await fetch(`${s.url}/health`, { headers: { "x-request-id": "a b\"c" } })).headers.get("x-request-id");
+      const [first, second, third] = [none, insane, controls].map((id) => /^([0-9a-f]{16})-(\d+)$/.exec(id ?? ""));
+      expect([first?.[0], second?.[0], third?.[0]]).toEqual([none!, insane!, controls!]);
+      expect(new Set([first![1], second![1], third![1]]).size).toBe(1);
+      expect(Number(third![2])).toBeGreaterThan(Number(second![2]));
+      expect(Number(second![2])).toBeGreaterThan(Number(first![2]));
+    });
+  }
+
+  test("request ids stay unique across two instances and a restart: each process draws its own prefix", async () => {
+    const ids = async (url: string) => Promise.all([1, 2, 3].map(async () => (await fetch(`${url}/api/v1/rodent/version`)).headers.get("x-request-id")!));
+    const a = await startServer();
+    const b = await startServer();
+    const fromA = await ids(a.url);
+    const fromB = await ids(b.url);
+    a.signal("SIGTERM");
+    expect(await a.exited()).toBe(0);
+    const again = await startServer([], { env: { HOME: a.dir } });
+    const fromAgain = await ids(again.url);
+    const all = [...fromA, ...fromB, ...fromAgain];
+    for (const id of all) expect(id).toMatch(/^[0-9a-f]{16}-\d+$/);
+    expect(new Set(all).size).toBe(9);
+    expect(new Set(all.map((id) => id.split("-")[0])).size).toBe(3);
   });
 
   test("a body over server.bodyLimit is refused with 413 and the server keeps serving", async () => {
@@ -345,6 +367,13 @@ describe("hardening (issue 16)", () => {
       s.signal("SIGTERM");
       expect(await s.exited()).toBe(0);
     }
+  });
+
+  test("with the access log off the peer is read only by a route that shows it, and still right there", async () => {
+    const s = await startServer(["--dev"], { env: { RODENT_LOGS_ACCESS: "false" } });
+    expect(await getJson(`${s.url}/debug/request`)).toMatchObject({ ip: "127.0.0.1", scheme: "http", peer: "127.0.0.1" });
+    const proxied = await getJson(`${s.url}/debug/request`, { headers: { "x-forwarded-for": "203.0.113.77" } });
+    expect(proxied).toMatchObject({ ip: "203.0.113.77", peer: "127.0.0.1" });
   });
 
   test("through a trusted proxy, the scheme comes from the same hop as the client address", async () => {

@@ -33,13 +33,15 @@ export function readConfigFile(path: string): { text: string; ownerUid: number |
     if (stat.isDirectory()) return refuse(path, "is a directory: name the YAML file in it");
     if (!stat.isFile()) return refuse(path, "is not a regular file (a FIFO, socket or device): name a YAML file");
     if (stat.size > MAX_FILE_BYTES) return refuse(path, tooBig(stat.size));
-    // the file may grow between fstat and read: never read past the cap
-    const buffer = Buffer.alloc(MAX_FILE_BYTES + 1);
+    // the file may grow between fstat and read: never read past the cap. Sized to the file (a few
+    // KiB), not the cap: 256 KiB zeroed at start-up would stay in the process's private memory.
+    let buffer = Buffer.alloc(stat.size + 1);
     let length = 0;
     for (;;) {
       const n = readSync(fd, buffer, length, buffer.length - length, null);
       length += n;
-      if (n === 0 || length === buffer.length) break;
+      if (n === 0 || length > MAX_FILE_BYTES) break;
+      if (length === buffer.length) buffer = Buffer.concat([buffer, Buffer.alloc(Math.min(buffer.length, MAX_FILE_BYTES + 1 - length))]);
     }
     if (length > MAX_FILE_BYTES) return refuse(path, tooBig(length));
     return { text: buffer.toString("utf8", 0, length), ownerUid: stat.uid };

@@ -7,6 +7,7 @@ import * as v from "valibot";
 import { RodentError } from "../errors";
 import { readConfigFile } from "./file";
 import { checkConfigOwner } from "./owner";
+import { parseSimpleYaml } from "./yaml-simple";
 import { ConfigSchema, leafKeys, type Config, type LeafKind } from "./schema";
 
 export type Layer = Record<string, unknown>;
@@ -111,9 +112,8 @@ export async function loadConfig(input: ConfigInput, options: LoadOptions = {}):
       }
     } else {
       file = located;
-      // loaded only when there is a file to read: the parser costs start-up time
-      const { parseYamlFile } = await import("./yaml");
-      const parsed = parseYamlFile(read.text, file);
+      // the yaml package costs 5–11 ms of start-up: loaded only for a file the runtime's parser cannot vouch for
+      const parsed = parseSimpleYaml(read.text) ?? (await import("./yaml")).parseYamlFile(read.text, file);
       if (parsed.problems.length > 0) throw new ConfigError(parsed.problems);
       const layer = parsed.value;
       if (layer !== null && (typeof layer !== "object" || Array.isArray(layer))) {

@@ -1,17 +1,11 @@
-// YAML parsing with line numbers and caps on keys and alias expansion. The `yaml` package is used
-// on every runtime: Bun.YAML's errors carry no line, and the Node bundle has no Bun.YAML at all.
+// YAML parsing with line numbers and caps on keys and alias expansion, by the `yaml` package: for
+// a file the fast path (yaml-simple.ts, Bun.YAML) does not take, and for every file on Node, which
+// has no Bun.YAML. Bun.YAML's errors carry no line, so a file with a problem always comes here.
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import type { Problem } from "./load";
+import { MAX_KEYS, type ParsedYaml } from "./yaml-limits";
 
-/** More mapping keys than this (at any depth) is not a rodent config: a real one has about 25. */
-export const MAX_KEYS = 1000;
-
-export interface ParsedYaml {
-  value: unknown;
-  problems: Problem[];
-  /** The 1-based line of a key path as the loader flattens it ("server.port"), when the document has it. */
-  lineOf(key: string): number | undefined;
-}
+export { MAX_KEYS, type ParsedYaml };
 
 /**
  * Parses `text` in time linear in its size: the package's own duplicate-key check and `getIn`

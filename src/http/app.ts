@@ -4,6 +4,7 @@
 import { Hono, type Context } from "hono";
 import type { ConnEnv } from "./adapter";
 import type { AccessRecord } from "../log/logger";
+import { requestIdFor } from "./request-id";
 import { pathOf, redactedTarget, schemeOf } from "./target";
 import { clientInfo, type TrustTest } from "./trust";
 
@@ -44,16 +45,28 @@ class RequestEnv {
   private controller: AbortController | undefined;
   /** Set once the front door has answered for the handler (server.requestTimeout). */
   over = false;
+  /** null until asked. */
+  private peerSeen: string | undefined | null = null;
 
   constructor(
     readonly request: Request,
-    /** The connection's peer, read when the request arrived (see clientInfo). */
-    readonly peer: string | undefined,
+    private readonly conn: ConnEnv,
     readonly requestId: string,
     readonly settings: HttpSettings,
     /** Asked when the response is built: a request that began before the drain may end during it. */
     readonly draining: () => boolean,
   ) {}
+
+  /**
+   * The connection's peer (see clientInfo), read on first use: the front door asks as the request
+   * arrives when the access log needs it; without the log only a route that shows it asks (Bun's
+   * requestIP() costs about 10 % of a bare server's CPU per request). Asked after the client went
+   * away, it is unknown, and an unknown peer is never trusted.
+   */
+  get peer(): string | undefined {
+    if (this.peerSeen === null) this.peerSeen = this.conn.peer(this.request);
+    return this.peerSeen;
+  }
 
   /**
    * Aborts when the client goes away or server.requestTimeout passes: a handler that works for a
@@ -80,11 +93,10 @@ type Env = { Bindings: RequestEnv };
 
 export type Handler = (request: Request, conn: ConnEnv) => Response | Promise<Response>;
 
-const SANE_ID = /^[\w.:@/+=-]{1,128}$/;
-
 /**
  * The app's front door, outside Hono's middleware chain because it runs on every request: it
- * reads the peer before anything can wait (a peer that has gone is unknown, never trusted), takes
+ * reads the peer before anything can wait when the access log needs it (a peer that has gone is
+ * unknown, never trusted; without the log, only a route that shows the peer reads it), takes
  * or makes the request id, refuses declared bodies over server.bodyLimit, answers the health
  * endpoint (its path can change on reload), hands the rest to the Hono routes, races a handler
  * that answers asynchronously against server.requestTimeout, and writes the access line once the
@@ -95,11 +107,10 @@ export function createApp(ctx: AppContext): Handler {
   const routes = createRoutes(ctx);
   const draining = () => ctx.state() === "draining";
   return (request, conn) => {
-    const peer = conn.peer(request);
     const settings = ctx.settings();
-    const given = request.headers.get("x-request-id");
-    const requestId = given !== null && SANE_ID.test(given) ? given : crypto.randomUUID();
-    const env = new RequestEnv(request, peer, requestId, settings, draining);
+    const requestId = requestIdFor(request.headers.get("x-request-id"));
+    const env = new RequestEnv(request, conn, requestId, settings, draining);
+    const peer = settings.accessLog ? env.peer : undefined;
     const url = request.url;
     const path = pathOf(url);
     if (path === settings.healthEndpoint) return health(env, ctx);

@@ -103,15 +103,16 @@ export class Logger {
     this.sink.writeRecord(r);
   }
 
+  /**
+   * The line for a queued record: the fixed parts are literals, the time is formatted once per
+   * millisecond, and a field is escaped only when it holds something JSON must escape (a
+   * scan of that field instead of stringifying it and then scanning the whole line again).
+   */
   private accessLine(r: QueuedAccess): string {
     if (this.format === "json") {
-      return jsonEscaped(
-        `{"time":"${isoAt(r.at)}","level":"info","tag":"access","requestId":${JSON.stringify(r.requestId)},"method":${JSON.stringify(r.method)},` +
-        `"path":${JSON.stringify(r.path)},"status":${r.status},"durationMs":${r.durationMs},"bytes":${r.bytes},` +
-        `"ip":${JSON.stringify(r.ip)},"scheme":"${r.scheme}","userAgent":${JSON.stringify(r.userAgent)}}\n`,
-      );
+      return `{"time":"${isoAt(r.at)}","level":"info","tag":"access","requestId":${jsonString(r.requestId)},"method":${jsonString(r.method)},"path":${jsonString(r.path)},"status":${r.status},"durationMs":${r.durationMs},"bytes":${r.bytes},"ip":${jsonString(r.ip)},"scheme":${jsonString(r.scheme)},"userAgent":${r.userAgent === null ? "null" : jsonString(r.userAgent)}}\n`;
     }
-    return `${clock(new Date(r.at))} access ${oneLine(`${r.method} ${r.path} ${r.status} ${r.durationMs}ms ${r.bytes}b ${r.ip} id=${r.requestId} ua=${jsonEscaped(JSON.stringify(r.userAgent ?? ""))}`)}\n`;
+    return `${isoAt(r.at).slice(11, 23)} access ${oneLine(`${r.method} ${r.path} ${r.status} ${r.durationMs}ms ${r.bytes}b ${r.ip} id=${r.requestId} ua=${jsonString(r.userAgent ?? "")}`)}\n`;
   }
 
   flush(): void {
@@ -178,6 +179,14 @@ function prettyLine(obj: LogObject, colour: boolean): string {
   const paint = (code: string | undefined, text: string) => (colour && code ? `\x1b[${code}m${text}\x1b[0m` : text);
   const extra = pairs.length ? `  ${paint("2", pairs.join(" "))}` : "";
   return `${paint("2", clock(obj.date))} ${paint(COLOURS[obj.type], level)} ${oneLine(tag)}${printable(message)}${extra}${stack}\n`;
+}
+
+/** Characters a JSON string holds as they are: printable ASCII but the quote and the backslash. */
+const JSON_PLAIN = /^[ !#-[\]-~]*$/;
+
+/** `text` as a JSON string, with the controls JSON.stringify leaves raw escaped too (see escape.ts). */
+function jsonString(text: string): string {
+  return JSON_PLAIN.test(text) ? `"${text}"` : jsonEscaped(JSON.stringify(text));
 }
 
 let isoFor = 0;

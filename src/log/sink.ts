@@ -103,14 +103,38 @@ export class LogSink {
   flush(): void {
     if (this.pending.length > 0) {
       let data = "";
-      for (const entry of this.pending) data += typeof entry === "string" ? entry : this.lineFor(entry);
-      this.pending = [];
+      const pending = this.pending;
+      for (let i = 0; i < pending.length; i++) {
+        const entry = pending[i]!;
+        data += typeof entry === "string" ? entry : this.lineFor(entry);
+      }
+      // the same array again: it has grown to a batch's size already
+      pending.length = 0;
       this.pendingBytes = 0;
-      const bytes = Buffer.from(data);
-      this.stalled = this.stalled ? Buffer.concat([this.stalled, bytes]) : bytes;
+      if (this.stalled) this.stalled = Buffer.concat([this.stalled, Buffer.from(data)]);
+      else this.writeText(data);
     }
     this.drain();
     if (this.stalled) this.schedule(RETRY_MS);
+  }
+
+  /**
+   * Writes a batch when nothing waits before it: the text goes to write(2) as it is, without a
+   * Buffer of its own; only what the output did not take becomes the stalled bytes.
+   */
+  private writeText(text: string): void {
+    if (this.broken) return;
+    let written = 0;
+    try {
+      written = writeSync(this.out.fd, text);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "EAGAIN" && code !== "EWOULDBLOCK") return this.fail(code ?? String(error));
+    }
+    // a regular file takes it all; a full pipe may take part of it, or nothing
+    if (written === text.length && written === Buffer.byteLength(text)) return;
+    const bytes = Buffer.from(text);
+    if (written < bytes.length) this.stalled = bytes.subarray(written);
   }
 
   /** Writes the stalled bytes until done or EAGAIN; once all is out, reports what was dropped meanwhile. */
