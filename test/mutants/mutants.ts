@@ -124,4 +124,46 @@ export const MUTANTS: Mutant[] = [
     edits: [{ file: "src/log/output/index.ts", find: "const own = openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY | O_CLOEXEC);", replace: "const own = openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NOCTTY | O_CLOEXEC);" }],
     tests: ["test/hardening-logs.test.ts"],
   },
+  {
+    name: "unknown-peer-trusted",
+    breaks: "a client that resets right after its request forges its address (an unknown peer is trusted)",
+    edits: [{ file: "src/http/trust.ts", find: "return (peer) => (peer === undefined ? false : peer === UNIX_PEER ? loopback : test(peer));", replace: "return (peer) => (peer === undefined ? true : peer === UNIX_PEER ? loopback : test(peer));" }],
+    tests: ["test/http.test.ts", "test/unit/trust.test.ts"],
+  },
+  {
+    name: "secrets-logged",
+    breaks: "secret query parameters (sig, jwt, otp, jsessionid, …) reach the access log",
+    edits: [{ file: "src/http/target.ts", find: "const SECRET_NAME = /token|pass|pwd|secret|key|auth|sig|sess|sid|jwt|code|otp|credential|cookie|bearer|private/i;", replace: "const SECRET_NAME = /token|password|secret/i;" }],
+    tests: ["test/http.test.ts", "test/unit/target.test.ts"],
+  },
+  {
+    name: "forged-record-believed",
+    breaks: "a status record planted by another user (naming another PID) is believed by status and stop",
+    edits: [{ file: "src/instance/status.ts", find: "if (typeof record !== \"object\" || record === null || record.pid !== owner.pid) {", replace: "if (typeof record !== \"object\" || record === null) {" }],
+    tests: ["test/security.test.ts"],
+  },
+  {
+    name: "stranger-is-ours",
+    breaks: "'is this our instance?' says yes for another program: stop signals a stranger named by a planted PID file",
+    edits: [{ file: "src/instance/identity.ts", find: "  return { kind: \"stranger\", why: `PID ${pid} is another program` };", replace: "  return { kind: \"ours\", uid: proc.uid, by: \"executable\" };" }],
+    tests: ["test/security.test.ts", "test/lock.test.ts"],
+  },
+  {
+    name: "config-fifo-hangs",
+    breaks: "a FIFO named as the config file hangs serve and reload (opened blocking)",
+    edits: [{ file: "src/config/file.ts", find: "fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);", replace: "fd = openSync(path, constants.O_RDONLY | constants.O_NOCTTY);" }],
+    tests: ["test/hardening-config.test.ts"],
+  },
+  {
+    name: "config-init-through-symlink",
+    breaks: "'config init' writes through a symlink planted at the path",
+    edits: [{ file: "src/cli/config.ts", find: "fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);", replace: "fd = openSync(file, \"w\", 0o644);" }],
+    tests: ["test/hardening-config.test.ts"],
+  },
+  {
+    name: "gone-config-applies-defaults",
+    breaks: "a reload after the instance's config file was deleted applies the built-in defaults",
+    edits: [{ file: "src/config/load.ts", find: "      if (!read.missing || explicit) {", replace: "      if (!read.missing) {" }],
+    tests: ["test/hardening-config.test.ts"],
+  },
 ];
