@@ -157,7 +157,11 @@ export const MUTANTS: Mutant[] = [
   {
     name: "config-init-through-symlink",
     breaks: "'config init' writes through a symlink planted at the path",
-    edits: [{ file: "src/cli/config.ts", find: "fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);", replace: "fd = openSync(file, \"w\", 0o644);" }],
+    edits: [
+      // looks at what a symlink names instead of the link, and opens following it
+      { file: "src/cli/config.ts", find: "    return lstatSync(path);", replace: "    return require(\"node:fs\").statSync(path);" },
+      { file: "src/cli/config.ts", find: "fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);", replace: "fd = openSync(file, \"w\", 0o644);" },
+    ],
     tests: ["test/hardening-config.test.ts"],
   },
   {
