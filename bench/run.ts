@@ -13,6 +13,12 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ONLY = new Set((process.env.BENCH_ONLY ?? "startup,throughput,kit,costs,latency,lifecycle").split(","));
 const work = mkdtempSync(join(tmpdir(), "rodent-bench-"));
+/**
+ * An earlier build to compare with in the same run, side by side: BENCH_BEFORE_RODENT names its
+ * dist/rodent, BENCH_BEFORE_COSTS its cost-ladder binary (bun build bench/baselines/costs.ts --compile).
+ */
+const BEFORE_RODENT = process.env.BENCH_BEFORE_RODENT;
+const BEFORE_COSTS = process.env.BENCH_BEFORE_COSTS;
 
 type Target = { name: string; cmd: (port: number, dir: string) => string[]; path?: string; env?: Record<string, string> };
 
@@ -20,6 +26,7 @@ const targets = {
   bare: { name: "bare Bun.serve", cmd: (port) => [join(OUT, "bare"), "--port", String(port)] },
   hono: { name: "Hono on Bun.serve", cmd: (port) => [join(OUT, "hono"), "--port", String(port)] },
   rodent: { name: "rodent (access log off)", cmd: (port, dir) => [join(ROOT, "dist/rodent"), "serve", "--port", String(port), "--pid-file", join(dir, "r.pid")] },
+  rodentConfig: { name: "rodent with a typical config file", cmd: (port, dir) => [join(ROOT, "dist/rodent"), "serve", "--config", join(work, "rodent.yml"), "--port", String(port), "--pid-file", join(dir, "r.pid")] },
   rodentLog: { name: "rodent (access log to file)", cmd: (port, dir) => [join(ROOT, "dist/rodent"), "serve", "--port", String(port), "--pid-file", join(dir, "r.pid"), "--log-file", join(dir, "r.log")] },
   kit: {
     name: "an app route through the kit (access log off)",
@@ -31,11 +38,20 @@ const targets = {
   // the cost ladder: bare Bun.serve plus one thing rodent does per request
   costNothing: { name: "bare + nothing", cmd: (port) => [join(OUT, "costs"), "--port", String(port), "--add", "nothing"] },
   costReadId: { name: "bare + read X-Request-Id", cmd: (port) => [join(OUT, "costs"), "--port", String(port), "--add", "read-request-id"] },
-  costRequestId: { name: "bare + request id", cmd: (port) => [join(OUT, "costs"), "--port", String(port), "--add", "request-id"] },
+  costRequestId: { name: "bare + request id (UUID)", cmd: (port) => [join(OUT, "costs"), "--port", String(port), "--add", "request-id"] },
+  costCounterId: { name: "bare + request id (prefix and counter)", cmd: (port) => [join(OUT, "costs"), "--port", String(port), "--add", "request-id-counter"] },
+  costAccessInputs: { name: "bare + what an access line reads", cmd: (port) => [join(OUT, "costs"), "--port", String(port), "--add", "access-inputs"] },
+  costAccessLine: { name: "bare + what it reads + rodent's access line", cmd: (port, dir) => [join(OUT, "costs"), "--port", String(port), "--add", "access-line", "--log-file", join(dir, "c.log")] },
   costPeer: { name: "bare + peer address", cmd: (port) => [join(OUT, "costs"), "--port", String(port), "--add", "peer-address"] },
+  // the same, from an earlier build (BENCH_BEFORE_*)
+  rodentBefore: { name: "rodent before (access log off)", cmd: (port, dir) => [BEFORE_RODENT!, "serve", "--port", String(port), "--pid-file", join(dir, "r.pid")] },
+  rodentConfigBefore: { name: "rodent before, with a typical config file", cmd: (port, dir) => [BEFORE_RODENT!, "serve", "--config", join(work, "rodent.yml"), "--port", String(port), "--pid-file", join(dir, "r.pid")] },
+  rodentLogBefore: { name: "rodent before (access log to file)", cmd: (port, dir) => [BEFORE_RODENT!, "serve", "--port", String(port), "--pid-file", join(dir, "r.pid"), "--log-file", join(dir, "r.log")] },
+  costAccessLineBefore: { name: "the access-line step, before", cmd: (port, dir) => [BEFORE_COSTS!, "--port", String(port), "--add", "access-line", "--log-file", join(dir, "c.log")] },
 } satisfies Record<string, Target>;
 
 const ENV_OFF = { RODENT_LOGS_ACCESS: "false" };
+const LOG_OFF: ReadonlySet<string> = new Set(["rodent", "node", "rodentBefore", "rodentConfig", "rodentConfigBefore"]);
 
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
@@ -45,6 +61,8 @@ async function main(): Promise<void> {
   await $`bun build ${join(ROOT, "bench/baselines/hono.ts")} --compile --minify --outfile ${join(OUT, "hono")}`.quiet();
   await $`bun build ${join(ROOT, "bench/baselines/costs.ts")} --compile --minify --outfile ${join(OUT, "costs")}`.quiet();
   await $`bun ${join(ROOT, "build.ts")} --entry ${join(ROOT, "bench/baselines/kitapp.ts")} --name benchapp --out-dir ${OUT} --no-node`.cwd(ROOT).quiet();
+  // the config file a production instance starts with: what 'rodent config init' writes
+  await $`${join(ROOT, "dist/rodent")} config init ${join(work, "rodent.yml")}`.quiet();
   const haveWrk = (await $`which wrk`.nothrow().quiet()).exitCode === 0;
   if (!haveWrk) throw new Error("wrk is needed for the load figures: apt-get install wrk");
 
@@ -54,15 +72,22 @@ async function main(): Promise<void> {
 
   if (ONLY.has("startup")) {
   console.error("start-up…");
-  const startup = await alternate(["bare", "hono", "rodent", "node"], (t) => measureStartup(t));
+  const startup = await alternate(["bare", "hono", "rodent", "rodentConfig", "node", ...(BEFORE_RODENT ? (["rodentBefore", "rodentConfigBefore"] as const) : [])], (t) => measureStartup(t));
   results.startupMs = startup;
-  row("start-up, exec → first 200 /health (ms)", fmt(startup.rodent), fmt(startup.bare), ratio(startup.rodent, startup.bare), "≤ 1.2× bare");
-  row("  Hono baseline / Node bundle (ms)", fmt(startup.node) + " (node)", fmt(startup.hono) + " (hono)", ratio(startup.rodent, startup.hono) + " vs hono", "");
+  const overHono = (k: "rodent" | "rodentConfig") => `+${(median(startup[k]) - median(startup.hono)).toFixed(1)} ms vs hono`;
+  row("start-up, exec → first 200 /health (ms)", fmt(startup.rodent), fmt(startup.bare), ratio(startup.rodent, startup.bare), "");
+  row("  the same vs the Hono baseline (ms)", fmt(startup.rodent), fmt(startup.hono) + " (hono)", overHono("rodent"), "≤ Hono + 3 ms");
+  row("start-up with a typical config file (ms)", fmt(startup.rodentConfig), fmt(startup.hono) + " (hono)", overHono("rodentConfig"), "≤ Hono + 3 ms");
+  row("  config file's own cost (ms)", fmt(startup.rodentConfig), fmt(startup.rodent) + " (no file)", `+${(median(startup.rodentConfig) - median(startup.rodent)).toFixed(1)} ms`, "≤ +2 ms");
+  row("  Node bundle (ms)", fmt(startup.node) + " (node)", fmt(startup.bare), ratio(startup.node, startup.bare), "");
+  if (BEFORE_RODENT) {
+    row("  before: start-up without / with the config file (ms)", fmt(startup.rodentBefore!), fmt(startup.rodentConfigBefore!), `+${(median(startup.rodentConfigBefore!) - median(startup.rodentBefore!)).toFixed(1)} ms`, "");
+  }
 
   }
   if (ONLY.has("throughput")) {
   console.error("throughput and RSS…");
-  const tput = await alternate(["bare", "hono", "rodent", "rodentLog", "node"], (t) => measureThroughput(t));
+  const tput = await alternate(["bare", "hono", "rodent", "rodentLog", "node", ...(BEFORE_RODENT ? (["rodentBefore", "rodentLogBefore"] as const) : [])], (t) => measureThroughput(t));
   const rps = mapValues(tput, (v) => v.map((x) => x.rps));
   const cpu = mapValues(tput, (v) => v.map((x) => x.cpuUsPerRequest));
   results.cpuUsPerRequest = cpu;
@@ -73,20 +98,25 @@ async function main(): Promise<void> {
   results.throughputRps = rps;
   results.idleRssMiB = idle;
   results.loadedRssMiB = loaded;
-  row("throughput, access log off (req/s)", fmt(rps.rodent, 0), fmt(rps.bare, 0), ratio(rps.rodent, rps.bare), "≥ 0.97× bare");
-  row("throughput, access log on, to a file (req/s)", fmt(rps.rodentLog, 0), fmt(rps.bare, 0), ratio(rps.rodentLog, rps.bare), "≥ 0.90× bare");
+  row("throughput, access log off (req/s)", fmt(rps.rodent, 0), fmt(rps.bare, 0), ratio(rps.rodent, rps.bare), "≥ 0.92× bare");
+  row("throughput, access log on, to a file (req/s)", fmt(rps.rodentLog, 0), fmt(rps.bare, 0), ratio(rps.rodentLog, rps.bare), "≥ 0.72× bare");
   // Server CPU time per request is steadier than req/s on a shared box; the ratio is bare / rodent,
   // so it reads like the throughput ratio a CPU-bound server would reach.
-  row("server CPU per request, access log off (µs)", fmt(cpu.rodent, 2), fmt(cpu.bare, 2), ratio(cpu.bare, cpu.rodent), "≥ 0.97× bare");
-  row("server CPU per request, access log on (µs)", fmt(cpu.rodentLog, 2), fmt(cpu.bare, 2), ratio(cpu.bare, cpu.rodentLog), "≥ 0.90× bare");
+  row("server CPU per request, access log off (µs)", fmt(cpu.rodent, 2), fmt(cpu.bare, 2), ratio(cpu.bare, cpu.rodent), "≥ 0.92× bare");
+  row("server CPU per request, access log on (µs)", fmt(cpu.rodentLog, 2), fmt(cpu.bare, 2), ratio(cpu.bare, cpu.rodentLog), "≥ 0.72× bare");
   row("server CPU per request, Hono baseline (µs)", fmt(cpu.hono, 2), fmt(cpu.bare, 2), ratio(cpu.bare, cpu.hono), "");
   row("throughput vs Hono baseline (req/s)", fmt(rps.rodent, 0), fmt(rps.hono, 0), ratio(rps.rodent, rps.hono), "");
   row("throughput, Node bundle vs rodent on Bun", fmt(rps.node, 0), fmt(rps.rodent, 0), ratio(rps.node, rps.rodent), "");
-  row("idle RSS after start-up (MiB)", fmt(idle.rodent, 1), fmt(idle.bare, 1), ratio(idle.rodent, idle.bare), "≤ 1.2× bare");
+  row("idle RSS after start-up (MiB)", fmt(idle.rodent, 1), fmt(idle.bare, 1), ratio(idle.rodent, idle.bare), "");
   row("  idle RSS, Hono baseline (MiB)", fmt(idle.hono, 1), fmt(idle.bare, 1), ratio(idle.hono, idle.bare), "");
   // Most of a compiled Bun binary's RSS is its own executable's pages (clean, shared, reclaimable);
   // RssAnon is the memory the process itself allocated.
-  row("  of which private (RssAnon, MiB)", fmt(idleAnon.rodent, 1), fmt(idleAnon.bare, 1), ratio(idleAnon.rodent, idleAnon.bare), "");
+  row("  of which private (RssAnon, MiB)", fmt(idleAnon.rodent, 1), fmt(idleAnon.bare, 1), ratio(idleAnon.rodent, idleAnon.bare), "≤ 2× bare");
+  if (BEFORE_RODENT) {
+    row("  before: throughput, access log off / on (req/s)", fmt(rps.rodentBefore!, 0), fmt(rps.rodentLogBefore!, 0), `${ratio(rps.rodentBefore!, rps.bare)} / ${ratio(rps.rodentLogBefore!, rps.bare)}`, "");
+    row("  before: server CPU per request, access log off / on (µs)", fmt(cpu.rodentBefore!, 2), fmt(cpu.rodentLogBefore!, 2), `${ratio(cpu.bare, cpu.rodentBefore!)} / ${ratio(cpu.bare, cpu.rodentLogBefore!)}`, "");
+    row("  before: idle RssAnon (MiB)", fmt(idleAnon.rodentBefore!, 1), fmt(idleAnon.bare, 1), ratio(idleAnon.rodentBefore!, idleAnon.bare), "");
+  }
   row("RSS after the load (MiB)", fmt(loaded.rodentLog, 1), fmt(loaded.bare, 1), ratio(loaded.rodentLog, loaded.bare), "");
 
   }
@@ -100,16 +130,23 @@ async function main(): Promise<void> {
   }
   if (ONLY.has("costs")) {
   console.error("the cost ladder…");
-  const ladder = await alternate(["costNothing", "costReadId", "costRequestId", "costPeer"], (t) => measureThroughput(t));
+  const ladder = await alternate(["costNothing", "costReadId", "costRequestId", "costCounterId", "costPeer", "costAccessInputs", "costAccessLine", ...(BEFORE_COSTS ? (["costAccessLineBefore"] as const) : [])], (t) => measureThroughput(t));
   const cpu = mapValues(ladder, (v) => v.map((x) => x.cpuUsPerRequest));
   results.costsCpuUsPerRequest = cpu;
   // Best of the rounds, not the median: the other core's load only ever adds CPU time, and these
   // differences are smaller than what it adds to a median on a busy box.
   const best = (v: number[]) => Math.min(...v);
   const base = best(cpu.costNothing);
-  for (const [key, what] of [["costReadId", "reading X-Request-Id"], ["costRequestId", "a request id (read, else UUID; echoed)"], ["costPeer", "server.requestIP() (the access log's ip)"]] as const) {
+  for (const [key, what] of [["costReadId", "reading X-Request-Id"], ["costRequestId", "a request id (read, else UUID; echoed)"], ["costCounterId", "rodent's request id (read, else prefix + counter; echoed)"], ["costPeer", "server.requestIP() (the access log's ip)"], ["costAccessInputs", "what an access line reads (id, peer, method, url, user agent)"]] as const) {
     const extra = best(cpu[key]) - base;
     row(`cost of ${what} alone, on bare Bun.serve (µs, best of ${ROUNDS})`, `+${extra.toFixed(2)}`, base.toFixed(2), `${(base / (base + extra)).toFixed(3)}`, "");
+  }
+  // rodent's own part: the line's formatting and writing, on top of what it reads
+  const own = best(cpu.costAccessLine) - best(cpu.costAccessInputs);
+  row(`rodent's own access-line cost (format + write), over what it reads (µs, best of ${ROUNDS})`, `+${own.toFixed(2)}`, best(cpu.costAccessInputs).toFixed(2), "", "≤ 1.0 µs");
+  if (BEFORE_COSTS) {
+    const before = best(cpu.costAccessLineBefore!) - best(cpu.costAccessInputs);
+    row(`  before: rodent's own access-line cost (µs, best of ${ROUNDS})`, `+${before.toFixed(2)}`, best(cpu.costAccessInputs).toFixed(2), "", "");
   }
 
   }
@@ -173,7 +210,7 @@ async function launch(t: keyof typeof targets, extra: string[] = [], env: Record
   const port = await freePort();
   const dir = mkdtempSync(join(work, "run-"));
   const cmd = [...targets[t].cmd(port, dir), ...extra];
-  const offEnv = t === "rodent" || t === "node" ? ENV_OFF : {};
+  const offEnv = LOG_OFF.has(t) ? ENV_OFF : {};
   const target: Target = targets[t];
   const proc = Bun.spawn(cmd, { env: { ...process.env, HOME: dir, ...offEnv, ...target.env, ...env }, stdout: "pipe", stderr: "inherit" });
   const p: Proc = { proc, port, url: `http://127.0.0.1:${port}`, dir, lines: [], onLine: new Set() };

@@ -87,6 +87,24 @@ describe("rodent config check", () => {
     expect(unclosed.stderr).toMatch(new RegExp(`file ${unclosed.file}:\\d+: \\(yaml\\): `));
   });
 
+  test("the compiled binary (Bun.YAML for a usual file) and the Node bundle (the yaml package) say the same, line for line", async () => {
+    const files = [
+      "# a usual file with two mistakes\nenvironment: staging\n\nserver:\n  host: 127.0.0.1\n  port: 99999   # typo\n  trustProxy: [\"10.0.0.0/8\", \"::1\"]\nlogs:\n  formt: json\n  access: maybe\n",
+      "server:\n  shutdownTimeout: 30s\n  trustProxy:\n    - 10.0.0.0/8\n    - nonsense\nhealth:\n  interval: 0s\n",
+      "server:\n  port: 8042\n  port: 8043\n",
+      "server: {port: 99999}\n",
+    ];
+    for (const yaml of files) {
+      const dir = tempDir();
+      const file = join(dir, "rodent.yml");
+      writeFileSync(file, yaml);
+      const [bun, node] = await Promise.all([runRodent(["config", "check", "-c", file], { env: { HOME: dir } }), runRodent(["config", "check", "-c", file], { runtime: "node", env: { HOME: dir } })]);
+      expect(bun.code).toBe(1);
+      expect([bun.code, bun.stderr]).toEqual([node.code, node.stderr]);
+      expect(bun.stderr).toMatch(new RegExp(`file ${file}:\\d+: `));
+    }
+  });
+
   test("a port held by another program fails; one held by our own running instance passes", async () => {
     const s = await startServer();
     const dir = tempDir();

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { appendFileSync, existsSync, readFileSync, readlinkSync, renameSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, copyFileSync, existsSync, readFileSync, readlinkSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, getJson, isAlive, ROOT, runRodent, spawnRodent, startServer, tempDir, track, waitFor } from "./helpers";
+import { BIN, cleanEnv, freePort, getJson, isAlive, ROOT, runRodent, spawnRodent, startServer, tempDir, track, waitFor } from "./helpers";
 
 async function daemon(extra: string[] = [], runtime: "bun" | "node" = "bun") {
   const dir = tempDir();
@@ -129,6 +129,81 @@ describe("identity across the ways rodent runs", () => {
     expect(stop.stdout).toContain(`rodent stopped (PID ${source.pid})`);
     expect(await source.exited).toBe(0);
     expect(existsSync(pidFile)).toBe(false);
+  });
+});
+
+describe("an upgraded binary recognises the instance it replaced", () => {
+  test("binary replaced by rename while running: recognised once its own status record vouches for it, then stopped", async () => {
+    const dir = tempDir();
+    const bin = join(dir, "rodent");
+    copyFileSync(BIN, bin);
+    chmodSync(bin, 0o755);
+    const port = await freePort();
+    const pidFile = join(dir, "rodent.pid");
+    const old = Bun.spawn([bin, "serve", "--port", String(port), "--pid-file", pidFile], { env: { ...cleanEnv(), HOME: dir, RODENT_HEALTH_INTERVAL: "1s" }, stdout: "ignore", stderr: "ignore" });
+    track(old.pid);
+    await waitFor(() => fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(1000) }).then((r) => r.status === 200, () => false), 15_000, "the old instance");
+    // install the new build the way package managers do: a new file renamed over the old path
+    copyFileSync(BIN, `${bin}.new`);
+    chmodSync(`${bin}.new`, 0o755);
+    renameSync(`${bin}.new`, bin);
+    expect(readlinkSync(`/proc/${old.pid}/exe`)).toBe(`${bin} (deleted)`);
+    const ctl = (args: string[]) => Bun.spawnSync([bin, ...args, "--pid-file", pidFile], { env: { ...cleanEnv(), HOME: dir } });
+    // a path and " (deleted)" alone is not enough: without its status record it is not signalled
+    unlinkSync(`${pidFile}.status`);
+    const unsure = ctl(["stop"]);
+    expect(unsure.exitCode).toBe(1);
+    expect(unsure.stderr.toString()).toContain(`PID ${old.pid} could not be verified as rodent`);
+    expect(ctl(["status"]).exitCode).toBe(4);
+    // the next heartbeat rewrites its record: naming its PID, its start time, owned by its uid
+    await waitFor(() => existsSync(`${pidFile}.status`), 10_000, "the next heartbeat");
+    const status = ctl(["status"]);
+    expect(status.exitCode).toBe(0);
+    expect(status.stdout.toString()).toContain(`rodent is running (PID ${old.pid})`);
+    const stop = ctl(["stop"]);
+    expect(stop.stdout.toString()).toContain(`rodent stopped (PID ${old.pid})`);
+    expect(await old.exited).toBe(0);
+  });
+});
+
+describe("status of a frozen instance, and how long stop waits", () => {
+  test("a frozen instance (SIGSTOP) is not responding: status exits 4 and says since when; after SIGCONT it is ready again", async () => {
+    const s = await startServer([], { env: { RODENT_HEALTH_INTERVAL: "1s" } });
+    const status = (json = false) => runRodent(["status", "--pid-file", s.pidFile, ...(json ? ["--json"] : [])], { env: { HOME: s.dir } });
+    expect((await status()).code).toBe(0);
+    s.signal("SIGSTOP");
+    try {
+      const frozen = await waitFor(async () => {
+        const r = await status();
+        return r.code === 4 ? r : undefined;
+      }, 15_000, "status 4 for a frozen instance");
+      expect(frozen!.stdout).toMatch(new RegExp(`^rodent \\(PID ${s.pid}\\) is not responding: no heartbeat since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z \\(\\d+ s ago; it records one every 1000 ms\\)`));
+      const json = JSON.parse((await status(true)).stdout);
+      expect(json).toMatchObject({ running: true, responding: false, pid: s.pid, heartbeatMs: 1000 });
+      expect(Date.parse(json.since)).toBeLessThan(Date.now() - 3000);
+    } finally {
+      s.signal("SIGCONT");
+    }
+    await waitFor(async () => (await status()).code === 0, 10_000, "status 0 after SIGCONT");
+  });
+
+  test("stop waits the instance's own server.shutdownTimeout plus 5 s, not a fixed 30 s; --timeout still wins", async () => {
+    const s = await startServer(["--shutdown-timeout", "1s"]);
+    // frozen, it cannot act on SIGTERM: stop must give up after the instance's own deadline
+    s.signal("SIGSTOP");
+    try {
+      const started = Date.now();
+      const r = await runRodent(["stop", "--pid-file", s.pidFile], { env: { HOME: s.dir }, timeoutMs: 20_000 });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`rodent (PID ${s.pid}) did not exit within 6000 ms (its server.shutdownTimeout of 1000 ms + 5000 ms)`);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      const flagged = await runRodent(["stop", "--pid-file", s.pidFile, "--timeout", "300ms"], { env: { HOME: s.dir } });
+      expect(flagged.stderr).toContain("did not exit within 300 ms (--timeout)");
+    } finally {
+      s.signal("SIGCONT");
+    }
+    // the SIGTERM it received while frozen now drains it
+    expect(await s.exited()).toBe(0);
   });
 });
 

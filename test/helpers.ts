@@ -88,6 +88,24 @@ export function dropRoot(): string[] {
   return process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
 }
 
+/** The system tools tests drive, and the Debian package each comes from (.ci/run installs them). */
+const TOOLS: Record<string, string> = {
+  nginx: "nginx-light", haproxy: "haproxy", wrk: "wrk", logrotate: "logrotate", python3: "python3", cc: "gcc",
+  "systemd-notify": "systemd", "systemd-socket-activate": "systemd", "systemd-analyze": "systemd",
+  unshare: "util-linux", setpriv: "util-linux",
+};
+
+/**
+ * Fails the calling test with one line naming the Debian package when a system tool it drives is
+ * missing: a test that cannot run its real client must not pass or skip silently.
+ */
+export function needTool(...tools: (keyof typeof TOOLS & string)[]): void {
+  const missing = tools.filter((tool) => Bun.which(tool, { PATH: `${process.env.PATH}:/usr/sbin:/usr/bin:/sbin` }) === null);
+  if (missing.length === 0) return;
+  const packages = [...new Set(missing.map((tool) => TOOLS[tool] ?? tool))].join(" ");
+  throw new Error(`missing ${missing.join(", ")}: apt-get install -y ${packages} (.ci/run installs it; see the README's section on tests)`);
+}
+
 /**
  * The second local user that security tests attack as ("rodent-other", created with useradd the
  * first time, as CI does), or undefined when the tests do not run as root (the caller skips with a
@@ -184,15 +202,18 @@ export function cleanEnv(): Record<string, string | undefined> {
   return env;
 }
 
-/** Polls `check` every 20 ms until it returns a truthy value; rejects after timeoutMs. */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 15_000, what = "condition"): Promise<T> {
+/**
+ * Polls `check` every 20 ms until it returns a truthy value; rejects after timeoutMs. `what` may be
+ * a function: it is called only when the wait fails, so it can show output gathered meanwhile.
+ */
+export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 15_000, what: string | (() => string) = "condition"): Promise<T> {
   const until = Date.now() + timeoutMs;
   const late = Symbol("late");
   for (;;) {
     // a check that hangs (a request that is never answered) must not outlive the bound either
     const value = await Promise.race([check(), Bun.sleep(Math.max(1, until - Date.now())).then(() => late)]);
     if (value !== late && value) return value as T;
-    if (Date.now() > until) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    if (Date.now() > until) throw new Error(`${typeof what === "function" ? what() : what} not met within ${timeoutMs} ms`);
     await Bun.sleep(20);
   }
 }
@@ -230,7 +251,7 @@ export async function startServer(extra: string[] = [], options: SpawnOptions = 
     } catch {
       return false;
     }
-  }, 15_000, `rodent ready on ${url}; output: ${running.output()}`);
+  }, 15_000, () => `rodent ready on ${url}; output: ${running.output()}`);
   return { ...running, port, url, dir, pidFile };
 }
 

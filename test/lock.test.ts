@@ -148,7 +148,7 @@ describe("single instance", () => {
     const dir = tempDir();
     const r = spawnRodent(["serve", "--port", String(await freePort())], { env: { HOME: dir, XDG_RUNTIME_DIR: dir }, unprivileged: true });
     const pidFile = join(dir, "rodent", "rodent.pid");
-    await waitFor(() => existsSync(pidFile), 15_000, `PID file at ${pidFile}: ${r.output()}`);
+    await waitFor(() => existsSync(pidFile), 15_000, () => `PID file at ${pidFile}: ${r.output()}`);
     expect(lstatSync(join(dir, "rodent")).mode & 0o777).toBe(0o700);
     r.signal("SIGTERM");
     expect(await r.exited()).toBe(0);
@@ -181,5 +181,25 @@ describe("single instance", () => {
     const r = spawnRodent(["serve", "--port", String(await freePort()), "--pid-file", pidFile], { env: { HOME: dir }, unprivileged: true });
     expect(await r.exited()).toBe(1);
     expect(r.output()).toContain(`rodent: cannot create PID file ${pidFile}: permission denied`);
+  });
+
+  test("as PID 1 (a container restarted after an unclean exit) a leftover PID file naming PID 1 is stale: it starts", async () => {
+    const dir = tempDir();
+    const pidFile = join(dir, "rodent.pid");
+    writeFileSync(pidFile, "1\n");
+    const port = await freePort();
+    // a new PID namespace with its own /proc: rodent runs as PID 1, as in the shipped Dockerfile
+    const r = spawnRodent(["serve", "--port", String(port), "--pid-file", pidFile], {
+      env: { HOME: dir },
+      wrap: (cmd) => ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", ...cmd],
+    });
+    await waitFor(() => fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(1000) }).then((res) => res.status === 200, () => false), 15_000, `ready as PID 1: ${r.output()}`);
+    expect(r.output()).not.toContain("already running");
+    expect(readFileSync(pidFile, "utf8")).toBe("1\n");
+    // unshare waits for its child: the instance is that child, known here by its host PID
+    const child = Number(readFileSync(`/proc/${r.pid}/task/${r.pid}/children`, "utf8").trim());
+    process.kill(child, "SIGTERM");
+    expect(await r.exited()).toBe(0);
+    expect(existsSync(pidFile)).toBe(false);
   });
 });

@@ -88,7 +88,7 @@ describe("rodent restart", () => {
       });
       for (let i = 0; i < 3; i++) {
         const before = Number(readFileSync(pidFile, "utf8"));
-        const restarted = await runRodent(["restart", "--pid-file", pidFile], { env, timeoutMs: 30_000 });
+        const restarted = await runRodent(["restart", "--pid-file", pidFile], { env, runtime, timeoutMs: 30_000 });
         expect(restarted.code).toBe(0);
         const now = Number(readFileSync(pidFile, "utf8"));
         expect(now).not.toBe(before);
@@ -113,7 +113,7 @@ describe("rodent restart", () => {
       const d = await daemon(runtime, ["-c", file]);
       const before = d.pid();
       writeFileSync(file, "server:\n  logLevel: loud\n");
-      const r = await runRodent(["restart", "--pid-file", d.pidFile], { env: d.env, timeoutMs: 45_000 });
+      const r = await runRodent(["restart", "--pid-file", d.pidFile], { env: d.env, runtime, timeoutMs: 45_000 });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`the new instance failed; PID ${before} keeps serving`);
       expect(r.stderr).toContain("server.logLevel");
@@ -121,7 +121,7 @@ describe("rodent restart", () => {
       expect((await getJson(`${d.url}/health`)).pid).toBe(before);
       // and it can still be restarted once the config is fixed
       writeFileSync(file, "server:\n  logLevel: warn\n");
-      const fixed = await runRodent(["restart", "--pid-file", d.pidFile], { env: d.env, timeoutMs: 45_000 });
+      const fixed = await runRodent(["restart", "--pid-file", d.pidFile], { env: d.env, runtime, timeoutMs: 45_000 });
       expect(fixed.code).toBe(0);
       track(d.pid());
       expect(d.pid()).not.toBe(before);
@@ -142,7 +142,7 @@ describe("rodent restart", () => {
     track(before);
     const second = await freePort();
     writeFileSync(file, `server:\n  port: ${second}\n`);
-    const r = await runRodent(["restart", "--pid-file", pidFile], { env, timeoutMs: 45_000 });
+    const r = await runRodent(["restart", "--pid-file", pidFile], { env, runtime: "node", timeoutMs: 45_000 });
     expect(r.code).toBe(0);
     const now = Number(readFileSync(pidFile, "utf8"));
     track(now);
@@ -174,23 +174,34 @@ describe("rodent restart", () => {
     }
   }, 90_000);
 
-  test("a successor that crashes before ready (binary or bundle replaced by a broken one): exit 1, the old one keeps serving", async () => {
-    for (const program of ["rodent", "rodent.mjs"] as const) {
-      const { home, file, port, pidFile } = await copiedDaemon(program);
-      const before = Number(readFileSync(pidFile, "utf8"));
-      // a new inode at the same path, as an installer leaves it, that dies at once
-      const broken = join(home, "broken");
-      writeFileSync(broken, program === "rodent" ? "#!/bin/sh\nkill -SEGV $$\n" : "process.kill(process.pid, 'SIGSEGV');\n", { mode: 0o755 });
-      Bun.spawnSync(["mv", broken, file]);
-      // the broken program cannot run the CLI either: ask with a good one, as an operator would
-      const asked = Bun.spawnSync([join(ROOT, "dist/rodent"), "restart", "--pid-file", pidFile], { env: { ...process.env, HOME: home } });
-      expect(asked.exitCode).toBe(1);
-      expect(asked.stderr.toString()).toContain(`the new instance failed; PID ${before} keeps serving`);
-      expect(asked.stderr.toString()).toContain("SIGSEGV");
-      expect(Number(readFileSync(pidFile, "utf8"))).toBe(before);
-      expect((await getJson(`http://127.0.0.1:${port}/health`)).pid).toBe(before);
-    }
+  // The successor is the program now at the instance's path, and restart runs only from that same
+  // program: a bundle replaced by one that still runs the CLI but crashes when it serves. (A
+  // compiled binary cannot be both; its failed-successor path is the broken-config test above.)
+  test("a successor that crashes before ready (the bundle replaced by a broken one): exit 1, the old one keeps serving", async () => {
+    const { home, file, port, pidFile } = await copiedDaemon("rodent.mjs");
+    const before = Number(readFileSync(pidFile, "utf8"));
+    // a new inode at the same path, as an installer leaves it
+    const broken = join(home, "broken");
+    writeFileSync(broken, `if (process.argv[2] === "restart") await import(${JSON.stringify(join(ROOT, "dist/rodent.mjs"))});\nelse process.kill(process.pid, "SIGSEGV");\n`);
+    Bun.spawnSync(["mv", broken, file]);
+    const asked = Bun.spawnSync(["node", file, "restart", "--pid-file", pidFile], { env: { ...process.env, HOME: home } });
+    expect(asked.exitCode).toBe(1);
+    expect(asked.stderr.toString()).toContain(`the new instance failed; PID ${before} keeps serving`);
+    expect(asked.stderr.toString()).toContain("SIGSEGV");
+    expect(Number(readFileSync(pidFile, "utf8"))).toBe(before);
+    expect((await getJson(`http://127.0.0.1:${port}/health`)).pid).toBe(before);
   }, 60_000);
+
+  test("restart from another rodent than the instance runs (a different copy) refuses with one line and starts nothing", async () => {
+    const { home, pidFile, port } = await copiedDaemon("rodent");
+    const before = Number(readFileSync(pidFile, "utf8"));
+    const r = await runRodent(["restart", "--pid-file", pidFile], { env: { HOME: home } });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain(`PID ${before} does not run this rodent`);
+    expect(Number(readFileSync(pidFile, "utf8"))).toBe(before);
+    expect((await getJson(`http://127.0.0.1:${port}/health`)).pid).toBe(before);
+  });
 
   test("restart with nothing running says so and exits 1", async () => {
     const dir = tempDir();

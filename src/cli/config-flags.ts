@@ -32,6 +32,11 @@ export const configFileFlag: Record<string, Flag> = {
   config: { type: "string", short: "c", value: "FILE", description: "config file (default: ./{name}.yml, ~/.{name}/{name}.yml, /etc/{name}/{name}.yml)" },
 };
 
+/** -c for the commands that talk to a running instance: no ./rodent.yml, see locateConfigFile. */
+export const controlConfigFlag: Record<string, Flag> = {
+  config: { type: "string", short: "c", value: "FILE", description: "config file whose server.pidFile names the instance (default: ~/.rodent/rodent.yml, /etc/rodent/rodent.yml; never ./rodent.yml)" },
+};
+
 export const pidFileFlag: Record<string, Flag> = {
   "pid-file": { type: "string", value: "PATH", description: "PID file (default: ${ENV}_PID_PATH, server.pidFile, then a per-user path)" },
 };

@@ -2,7 +2,7 @@
 // sections first and then each plugin's.
 import * as v from "valibot";
 import { envName, loadConfig } from "../config/load";
-import { leaves, type Sections } from "../config/schema";
+import { DURATION_BOUNDS, leaves, type Sections } from "../config/schema";
 import { envPrefix, program } from "../program";
 
 const NOTES: Record<string, string> = {
@@ -47,7 +47,8 @@ export async function defaultConfigFile(sections: Sections = {}): Promise<string
       section = top;
     }
     const indent = name === undefined ? "" : "  ";
-    out.push(`${indent}# ${NOTES[key]?.replaceAll("{name}", app) ?? key} (env ${envName(key)})`);
+    const bounds = DURATION_BOUNDS[key as keyof typeof DURATION_BOUNDS];
+    out.push(`${indent}# ${NOTES[key]?.replaceAll("{name}", app) ?? key}${bounds ? `; from ${bounds[0]} to ${bounds[1]}` : ""} (env ${envName(key)})`);
     out.push(value === undefined ? `${indent}# ${name ?? top}:` : `${indent}${name ?? top}: ${JSON.stringify(value)}`);
   }
   return `${out.join("\n")}\n`;

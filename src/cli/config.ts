@@ -1,7 +1,7 @@
 // `rodent config print|check|init`: show the effective config and its sources, validate like
 // `nginx -t` (including the listen address), and write a commented starting file.
-import { existsSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { closeSync, constants, lstatSync, openSync, renameSync, rmSync, writeSync, type Stats } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError, loadConfig, type ConfigInput, type LoadedConfig } from "../config/load";
 import { leaves, type Sections } from "../config/schema";
 import { UsageError, RodentError } from "../errors";
@@ -89,14 +89,59 @@ async function tryListen(loaded: LoadedConfig, pidFlag: string | undefined): Pro
   return `cannot listen on ${host}:${port}: ${error.message}`;
 }
 
+/**
+ * Writes the default file without following a symlink at `path`: a new file is created with
+ * O_EXCL|O_NOFOLLOW; --force writes a temp file beside it and renames it over, which replaces the
+ * directory entry itself, never a symlink's target.
+ */
 async function init(target: string | undefined, force: boolean, sections: Sections | undefined): Promise<number> {
   const path = resolve(target ?? `${program().name}.yml`);
-  if (existsSync(path) && !force) throw new RodentError(`${path} already exists; use --force to overwrite it`);
-  try {
-    writeFileSync(path, await defaultConfigFile(sections), { mode: 0o644 });
-  } catch (error) {
-    throw new RodentError(`cannot write ${path} (${(error as NodeJS.ErrnoException).code}): choose another path`);
+  const text = await defaultConfigFile(sections);
+  const existing = lstatOrUndefined(path);
+  if (existing?.isSymbolicLink()) throw new RodentError(`${path} is a symlink; 'config init' never writes through one: remove it or name another path`);
+  if (existing && !force) throw new RodentError(`${path} already exists; use --force to overwrite it`);
+  if (existing && !existing.isFile()) throw new RodentError(`${path} is not a regular file; name a file path`);
+  if (existing) {
+    const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+    createExclusive(temp, text, path);
+    try {
+      renameSync(temp, path);
+    } catch (error) {
+      rmSync(temp, { force: true });
+      throw new RodentError(`cannot replace ${path} (${(error as NodeJS.ErrnoException).code}): choose another path`);
+    }
+  } else {
+    createExclusive(path, text, path);
   }
   process.stdout.write(`wrote ${path}; check it with '${program().name} config check -c ${path}'\n`);
   return EXIT.ok;
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined; // absent, or unreachable: the create below names the reason
+  }
+}
+
+/** Creates `file` with O_EXCL|O_NOFOLLOW and writes `text`; a failure removes what it created. */
+function createExclusive(file: string, text: string, named: string): void {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // created meanwhile by someone else: refuse as if it had been there
+    if (code === "EEXIST" || code === "ELOOP") throw new RodentError(`${named} appeared while writing it; check what is there and run 'config init' again`);
+    throw new RodentError(`cannot write ${named} (${code}): choose another path`);
+  }
+  try {
+    writeSync(fd, text);
+  } catch (error) {
+    rmSync(file, { force: true });
+    throw new RodentError(`cannot write ${named} (${(error as NodeJS.ErrnoException).code}): choose another path`);
+  } finally {
+    closeSync(fd);
+  }
 }

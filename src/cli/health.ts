@@ -2,7 +2,8 @@
 import { loadConfig } from "../config/load";
 import { EXIT } from "../kernel/exit-codes";
 import type { Command } from "./command";
-import { configFileFlag } from "./config-flags";
+import { controlConfigFlag } from "./config-flags";
+import { controlConfigInput } from "./target";
 import { parsePort } from "./command";
 import { program } from "../program";
 
@@ -10,7 +11,7 @@ export const health: Command = {
   name: "health",
   summary: "Query the health endpoint of the configured instance; exit 0 if healthy.",
   flags: {
-    ...configFileFlag,
+    ...controlConfigFlag,
     host: { type: "string", value: "HOST", description: "host to ask (default: server.host)" },
     port: { type: "string", short: "p", value: "PORT", description: "port to ask (default: server.port)", parse: parsePort },
     socket: { type: "string", value: "PATH", description: "unix socket to ask (default: server.socket)" },
@@ -20,7 +21,7 @@ export const health: Command = {
     if (flags.host !== undefined) overrides["server.host"] = flags.host;
     if (flags.port !== undefined) overrides["server.port"] = flags.port;
     if (flags.socket !== undefined) overrides["server.socket"] = flags.socket;
-    const { config } = await loadConfig({ file: flags.config as string | undefined, env: { ...process.env }, flags: overrides });
+    const { config } = await loadConfig(controlConfigInput(flags, overrides));
     const socket = flags.host === undefined && flags.port === undefined ? config.server.socket : (flags.socket as string | undefined);
     const host = config.server.host === "0.0.0.0" ? "127.0.0.1" : config.server.host === "::" ? "::1" : config.server.host;
     const where = socket ? `unix:${socket}${config.health.endpoint}` : `http://${host.includes(":") ? `[${host}]` : host}:${config.server.port}${config.health.endpoint}`;

@@ -1,10 +1,12 @@
 // `rodent reload`: SIGHUP, then wait for the instance to record the outcome and report it.
 import { RodentError } from "../errors";
-import { readStatus } from "../instance/status";
+import { isAlive } from "../instance/identity";
+import { readStatusOf, type StatusRecord } from "../instance/status";
 import { EXIT } from "../kernel/exit-codes";
+import { oneLine } from "../log/escape";
 import { signalFor } from "../kernel/signals";
 import type { Command } from "./command";
-import { findTarget, targetFlags, waitFor } from "./target";
+import { findTarget, signalHolder, targetFlags, waitFor } from "./target";
 import { program } from "../program";
 
 export const reload: Command = {
@@ -14,23 +16,43 @@ export const reload: Command = {
   async run({ flags }) {
     const { pidPath, seen } = await findTarget(flags);
     if (seen.kind !== "held") throw new RodentError(`${program().name} is not running (PID file ${pidPath}); start it with '${program().name} serve'`);
-    const before = readStatus(pidPath)?.reload?.seq ?? 0;
-    process.kill(seen.holder.pid, signalFor("reload"));
-    const outcome = () => {
-      const r = readStatus(pidPath)?.reload;
-      return r && r.seq > before ? r : undefined;
+    const { holder } = seen;
+    const pid = holder.pid;
+    // only the instance's own record counts: owned by its uid, naming its PID (never a planted file)
+    const owner = { pid, uid: holder.verdict.uid };
+    const record = (): StatusRecord | undefined => {
+      const read = readStatusOf(pidPath, owner);
+      return read.kind === "read" ? read.record : undefined;
     };
-    if (!(await waitFor(() => outcome() !== undefined, 10_000))) {
-      throw new RodentError(`${program().name} (PID ${seen.holder.pid}) did not report a reload outcome within 10 s; check its log`);
+    const first = readStatusOf(pidPath, owner);
+    const before = first.kind === "read" ? (first.record.reload?.seq ?? 0) : 0;
+    signalHolder(holder, signalFor("reload"), "reload");
+    if (first.kind === "refused") {
+      // something else squats the record's path: the instance cannot publish an outcome there
+      throw new RodentError(`sent SIGHUP to ${program().name} (PID ${pid}), but its outcome cannot be read: its status record ${first.why.replace(/^\S+ /, "")}; check its log`);
     }
-    const r = outcome()!;
+    // An instance that drains or exits records no outcome (it ignores SIGHUP once stopping): say so
+    // as soon as that is seen instead of waiting out the bound.
+    let ended: string | undefined;
+    const outcome = () => {
+      const now = record();
+      const r = now?.reload;
+      if (r && r.seq > before) return r;
+      if (!isAlive(pid)) ended = "exited";
+      else if (now?.state === "draining" || now?.state === "stopped") ended = "is shutting down";
+      return undefined;
+    };
+    await waitFor(() => outcome() !== undefined || ended !== undefined, 10_000);
+    const r = outcome();
+    if (!r && ended) throw new RodentError(`${program().name} (PID ${pid}) ${ended}; nothing was reloaded`);
+    if (!r) throw new RodentError(`${program().name} (PID ${pid}) did not report a reload outcome within 10 s; check its log`);
     if (!r.applied) {
-      process.stderr.write(`reload rejected; the running config stays:\n  ${(r.errors ?? []).join("\n  ")}\n`);
+      process.stderr.write(`reload rejected; the running config stays:\n  ${(r.errors ?? []).map(oneLine).join("\n  ")}\n`);
       return EXIT.failure;
     }
-    const record = readStatus(pidPath)!;
+    const now = record();
     process.stdout.write(
-      `reload applied: config ${record.configHash} (generation ${record.generation})` +
+      `reload applied: config ${now?.configHash} (generation ${now?.generation})` +
         `${r.changed?.length ? `; changed ${r.changed.join(", ")}` : "; nothing changed"}` +
         `${r.restartNeeded?.length ? `; on the next restart: ${r.restartNeeded.join(", ")}` : ""}\n`,
     );

@@ -6,6 +6,7 @@ import { EXIT } from "../kernel/exit-codes";
 import { program } from "../program";
 import { commandHelp, parseCommand, type CliApp } from "./command";
 import { COMMANDS, findCommand, mainHelp } from "./index";
+import { translateNginxHabits } from "./nginx-habits";
 
 /** Runs `check`, then the command `argv` names for `app`, and ends the process with its exit code. */
 export function runCli(app: CliApp, argv: string[], check: () => void = () => {}): Promise<never> {
@@ -13,13 +14,18 @@ export function runCli(app: CliApp, argv: string[], check: () => void = () => {}
     .then(check)
     .then(() => main(argv, app))
     .then(
-    (code) => process.exit(code),
-    (error) => process.exit(report(error)),
-  );
+      (code) => code,
+      (error) => report(error),
+    )
+    .then(async (code) => {
+      // process.exit drops what a slow pipe reader has not taken yet (`rodent logs | less`)
+      await Promise.all([drained(process.stdout), drained(process.stderr)]);
+      return process.exit(code);
+    });
 }
 
 async function main(argv: string[], app: CliApp): Promise<number> {
-  const [name, ...rest] = argv;
+  const [name, ...rest] = translateNginxHabits(argv);
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     const topic = name === "help" ? rest[0] : undefined;
     if (topic === undefined) {
@@ -56,4 +62,17 @@ function report(error: unknown): number {
   const message = error instanceof Error ? error.message : String(error);
   claimDaemonChannel()?.send({ kind: "failed", message });
   return error instanceof RodentError ? error.exitCode : EXIT.failure;
+}
+
+/**
+ * Ends `stream` and resolves once everything written to it has been handed to the OS: as long as
+ * the reader reads, like any command at the head of a pipe (`rodent logs | less`). A reader that
+ * is gone fails the write (EPIPE), which resolves too. Ending is the one signal both runtimes keep:
+ * Bun 1.4.5 reports writableLength 0 and calls a write's callback before a pipe took the data.
+ */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    stream.once("error", () => resolve());
+    stream.end(() => resolve());
+  });
 }

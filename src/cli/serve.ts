@@ -10,6 +10,7 @@ import { VERSION } from "../build-info";
 import { EXIT } from "../kernel/exit-codes";
 import { Kernel } from "../kernel/kernel";
 import { Logger } from "../log/logger";
+import { writeStderr } from "../log/sink";
 import { runtimeName } from "../http/adapter";
 import { PluginHost } from "../plugin/host";
 import { program } from "../program";
@@ -36,7 +37,10 @@ export const serve: Command = {
     "Signals: SIGTERM/SIGINT drain and exit 0 (a second one forces exit), SIGHUP reloads the config file,\nSIGUSR1 reopens the log file.",
   async run({ flags, app }) {
     const input = configInput(flags, app);
-    const loaded = await loadConfig(input);
+    const loaded = await loadConfig(input).catch((error: unknown) => {
+      logStartFailure(flags["log-file"] as string | undefined, error);
+      throw error;
+    });
     const channel = claimDaemonChannel();
     if ((flags.detach || loaded.config.server.daemonize) && !channel && !isDaemonChild() && !supervised()) {
       return detachDaemon(loaded);
@@ -45,6 +49,22 @@ export const serve: Command = {
     return new Promise<number>(() => {}); // the kernel ends the process
   },
 };
+
+/**
+ * A config that cannot be loaded fails before the instance has a logger: with --log-file (nobody
+ * may read stderr, as under start-stop-daemon --background) the failure goes to that file too,
+ * unless it is stderr itself; the command line still prints the one line on stderr. Never throws.
+ */
+function logStartFailure(file: string | undefined, error: unknown): void {
+  if (!file) return;
+  try {
+    const logger = new Logger({ level: "info", format: undefined, file });
+    if (!logger.sink.sameFileAs(2)) logger.tagged(program().name).error(`start-up failed: ${error instanceof Error ? error.message : String(error)}`, { event: "start-failed" });
+    logger.flushBeforeExit();
+  } catch {
+    // the log file cannot be opened either: stderr is all there is
+  }
+}
 
 async function detachDaemon(loaded: LoadedConfig): Promise<number> {
   const pidPath = resolvePidPath(loaded.config.server.pidFile, process.env);
@@ -74,7 +94,7 @@ async function runInstance(input: ConfigInput, loaded: LoadedConfig, plugins: In
     exit: (code) => {
       // a no-op once "ready" was sent
       channel?.send({ kind: "failed", message: `the daemon stopped (exit ${code}) before it was ready; see ${logFile ?? "its log"}` });
-      logger.flush();
+      logger.flushBeforeExit();
       process.exit(code);
     },
   });
@@ -89,10 +109,6 @@ async function runInstance(input: ConfigInput, loaded: LoadedConfig, plugins: In
   });
   if (stayedInForeground) log.info("under a supervisor (NOTIFY_SOCKET/INVOCATION_ID): staying in the foreground", { event: "no-detach" });
   for (const w of loaded.warnings) log.warn(`${w.source}: ${w.key}: ${w.message}`, { event: "config-warning" });
-  kernel.onReopen(() => {
-    logger.sink.reopen();
-    log.info("log file reopened", { event: "log-reopened", path: logger.sink.path ?? "stdout" });
-  });
 
   const instance: Instance = {
     kernel, logger, log, input, plugins, loaded, settings: httpSettings(loaded), generation: 1,
@@ -117,13 +133,28 @@ async function runInstance(input: ConfigInput, loaded: LoadedConfig, plugins: In
     fail: (reason) => void kernel.shutdown(reason, EXIT.failure),
   });
 
+  kernel.onReopen(() => {
+    const failed = logger.sink.reopen();
+    if (failed) {
+      // the line below lands in the old file only: say it where a person looks, too
+      log.error(`${failed.message}; still writing to the old file`, { event: "log-reopen-failed", path: logger.sink.path });
+      writeStderr(`${name}: ${failed.message}; still writing to the old file\n`);
+    } else {
+      log.info("log file reopened", { event: "log-reopened", path: logger.sink.path ?? "stdout" });
+    }
+    instance.publish();
+  });
+
   try {
     // Started in this order; closed in CLOSE_ORDER whatever the order here.
     await compose(instance, [pidFilePart(), statusPart(), systemdPart(), httpPart(), pluginsPart(), handoverPart()]);
   } catch (error) {
     // a failed start leaves nothing behind: what the parts and plugins acquired is released now
     await releaseAll(kernel, config().server.shutdownTimeout);
-    logger.flush();
+    // Under start-stop-daemon --background or with --log-file nobody may read stderr: the log says
+    // it too, unless stderr is the log itself (a daemon child, 2>&1, a terminal); main prints the line.
+    if (!logger.sink.sameFileAs(2)) log.error(`start-up failed: ${error instanceof Error ? error.message : String(error)}`, { event: "start-failed" });
+    logger.flushBeforeExit();
     throw error;
   }
   acceptReloads(instance);

@@ -1,11 +1,14 @@
 // Builds one validated config from defaults < file < environment < flags, remembering where each
 // value came from, and reports every problem at once with its source and key path.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import * as v from "valibot";
 import { RodentError } from "../errors";
 import { envPrefix, pidPathVariable, program } from "../program";
+import { readConfigFile } from "./file";
+import { checkConfigOwner } from "./owner";
+import { parseSimpleYaml } from "./yaml-simple";
 import { configSchema, leafKeys, type Config, type LeafKind, type Sections } from "./schema";
 
 export type Layer = Record<string, unknown>;
@@ -13,6 +16,8 @@ export type Layer = Record<string, unknown>;
 export interface ConfigInput {
   /** `--config`/`-c`, if given. */
   file?: string;
+  /** Which unnamed files may be read: see `locateConfigFile`. Default "serve". */
+  discovery?: Discovery;
   /** The process environment, read once at start-up. */
   env: Record<string, string | undefined>;
   /** Flag values by key path, e.g. {"server.port": 9000}. */
@@ -39,11 +44,14 @@ export interface LoadedConfig {
   hash: string;
 }
 
+/** Every problem found, each naming its source and key; one problem reads as one line. */
 export class ConfigError extends RodentError {
   constructor(readonly problems: Problem[]) {
+    const lines = problems.map((p) => `${p.source}: ${p.key}: ${p.message}`);
     super(
-      `invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-        problems.map((p) => `  ${p.source}: ${p.key}: ${p.message}`).join("\n"),
+      lines.length === 1
+        ? `invalid configuration: ${lines[0]}`
+        : `invalid configuration (${lines.length} problems):\n  ${lines.join("\n  ")}`,
     );
   }
 }
@@ -55,50 +63,71 @@ export function nameFlag(key: string, flag: string): void {
   FLAG_NAMES[key] = flag;
 }
 
+/**
+ * Where an unnamed config file may come from. "serve" (and `config`) also look in the working
+ * directory (./<name>.yml); "control" (stop, status, reload, restart, logs, health) never does, so
+ * the directory someone stands in cannot pick the instance they signal.
+ */
+export type Discovery = "serve" | "control";
+
 /** The config file to read: explicit, else <NAME>_CONFIG, else the first of the usual places. */
-export function locateConfigFile(explicit: string | undefined, env: ConfigInput["env"]): { path?: string; explicit: boolean } {
+export function locateConfigFile(explicit: string | undefined, env: ConfigInput["env"], discovery: Discovery = "serve"): { path?: string; explicit: boolean } {
   const named = explicit ?? env[`${envPrefix()}CONFIG`];
   if (named) return { path: resolve(named), explicit: true };
   const { name } = program();
-  const candidates = [resolve(`${name}.yml`), resolve(homedir(), `.${name}/${name}.yml`), `/etc/${name}/${name}.yml`];
+  const fixed = [resolve(homedir(), `.${name}/${name}.yml`), `/etc/${name}/${name}.yml`];
+  const candidates = discovery === "serve" ? [resolve(`${name}.yml`), ...fixed] : fixed;
   return { path: candidates.find((p) => existsSync(p)), explicit: false };
 }
+
+export interface LoadOptions {
+  /** Unknown keys and env variables are problems, not warnings (`config check`). */
+  strict?: boolean;
+  /** What to say when the file named explicitly is not there (a reload says more than start-up can). */
+  missingFile?: string;
+}
+
+const missingFile = () => `no such file; check --config / ${envPrefix()}CONFIG, or run '${program().name} config init'`;
 
 /**
  * Loads, merges and validates. Throws ConfigError listing every problem (unknown keys count as
  * problems when `strict`, else they are returned as warnings).
  */
-export async function loadConfig(input: ConfigInput, options: { strict?: boolean } = {}): Promise<LoadedConfig> {
+export async function loadConfig(input: ConfigInput, options: LoadOptions = {}): Promise<LoadedConfig> {
   const schema = configSchema(input.sections);
   const leaves = leafKeys(schema);
+  const sections = new Set([...leaves.keys()].filter((k) => k.includes(".")).map((k) => k.split(".")[0]!));
   const problems: Problem[] = [];
   const warnings: Problem[] = [];
   const origins = new Map<string, string>();
   const merged: Layer = {};
 
-  const { path: file, explicit } = locateConfigFile(input.file, input.env);
-  if (file) {
-    if (!existsSync(file)) {
-      if (explicit) throw new ConfigError([{ source: file, key: "(file)", message: `no such file; check --config / ${envPrefix()}CONFIG, or run '${program().name} config init'` }]);
-    } else {
-      let text: string;
-      try {
-        text = readFileSync(file, "utf8");
-      } catch (error) {
-        throw new ConfigError([{ source: file, key: "(file)", message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? error}` }]);
+  const { path: located, explicit } = locateConfigFile(input.file, input.env, input.discovery);
+  let file: string | undefined;
+  if (located) {
+    const read = readConfigFile(located);
+    // another user's file is refused before it is used: it could name any PID file or log path.
+    // Judged on the descriptor it was read from: a symlink flipped after a stat cannot slip it in.
+    if (!("problem" in read) && read.ownerUid !== undefined) checkConfigOwner(located, read.ownerUid);
+    if ("problem" in read) {
+      // a discovered file that vanished since it was found is as if there were none
+      if (!read.missing || explicit) {
+        const problem = read.missing ? { ...read.problem, message: options.missingFile ?? missingFile() } : read.problem;
+        throw new ConfigError([problem]);
       }
-      // loaded only when there is a file to read: the parser costs start-up time
-      const { parseYamlFile } = await import("./yaml");
-      const parsed = parseYamlFile(text, file);
+    } else {
+      file = located;
+      // the yaml package costs 5–11 ms of start-up: loaded only for a file the runtime's parser cannot vouch for
+      const parsed = parseSimpleYaml(read.text) ?? (await import("./yaml")).parseYamlFile(read.text, file);
       if (parsed.problems.length > 0) throw new ConfigError(parsed.problems);
       const layer = parsed.value;
       if (layer !== null && (typeof layer !== "object" || Array.isArray(layer))) {
         throw new ConfigError([{ source: file, key: "(document)", message: "expected a mapping of sections (server:, logs:, …)" }]);
       }
       for (const [key, value] of flatten((layer ?? {}) as Layer)) {
-        const source = `file ${file}${parsed.lineOf(key) ? `:${parsed.lineOf(key)}` : ""}`;
-        const isSection = [...leaves.keys()].some((k) => k.startsWith(`${key}.`));
-        if (!leaves.has(key) && !isSection) {
+        const line = parsed.lineOf(key);
+        const source = `file ${file}${line ? `:${line}` : ""}`;
+        if (!leaves.has(key) && !sections.has(key)) {
           (options.strict ? problems : warnings).push({ source, key, message: `unknown key${suggest(key, leaves)}` });
           continue;
         }
@@ -150,7 +179,7 @@ export async function loadConfig(input: ConfigInput, options: { strict?: boolean
   if (problems.length > 0) throw new ConfigError(problems);
   const config = result.output as Config;
   for (const key of leaves.keys()) if (!origins.has(key)) origins.set(key, "default");
-  return { config, origins, file: file && existsSync(file) ? file : undefined, warnings, hash: hashConfig(config) };
+  return { config, origins, file, warnings, hash: hashConfig(config) };
 }
 
 /** The env variable for a key: server.pidFile → RODENT_SERVER_PIDFILE; for app notes, jobs.every → NOTES_JOBS_EVERY. */
@@ -175,7 +204,8 @@ function flatten(obj: Layer, prefix = ""): Array<[string, unknown]> {
   const out: Array<[string, unknown]> = [];
   for (const [k, value] of Object.entries(obj)) {
     const key = prefix + k;
-    if (value !== null && typeof value === "object" && !Array.isArray(value) && !prefix) out.push(...flatten(value as Layer, `${key}.`));
+    // only a plain mapping is a section: a !!binary or !!set value is a value of the wrong type
+    if (!prefix && value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) out.push(...flatten(value as Layer, `${key}.`));
     else out.push([key, value]);
   }
   return out;
@@ -193,7 +223,12 @@ function setPath(target: Layer, key: string, value: unknown): void {
 
 function describe(value: unknown): string {
   if (value === undefined) return "nothing";
-  const text = JSON.stringify(value) ?? String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = Object.prototype.toString.call(value); // a BigInt or some other value JSON cannot show
+  }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 

@@ -12,15 +12,35 @@ export interface ReloadResult {
   next: LoadedConfig | undefined;
 }
 
+const GONE = "the file this instance was started from is gone (deleted or renamed?): put it back and reload, or restart rodent to use another";
+
 /**
- * Loads `input` again (the file is re-read; env and flags are the start-up snapshot inside
- * `input`) and compares with `current`. Never throws: an invalid config comes back with every
- * problem in `errors` and applied false.
+ * Builds the reload and hands a valid result to `apply`, which swaps it in and may throw before
+ * it swaps anything. Never throws and always resolves with an outcome: whatever fails (an invalid
+ * file, a value the schema passed but the instance cannot use, a bug) comes back applied false
+ * with its error, so the status record always learns how the reload ended.
+ */
+export async function attemptReload(current: LoadedConfig, input: ConfigInput, apply: (result: ReloadResult & { next: LoadedConfig }) => void | Promise<void>): Promise<ReloadResult> {
+  try {
+    const result = await buildReload(current, input);
+    if (result.applied && result.next) await apply(result as ReloadResult & { next: LoadedConfig });
+    return result;
+  } catch (error) {
+    return { applied: false, changed: [], restartNeeded: [], errors: [`cannot apply the new config: ${errorText(error)}`], next: undefined };
+  }
+}
+
+/**
+ * Loads the config again and compares with `current`. An instance started from a file re-reads
+ * that file, even one found without -c: when it is gone or unreadable the reload is rejected,
+ * never a fall-back to another file or the defaults (one started without a file looks again).
+ * Env and flags are the start-up snapshot inside `input`. An invalid config comes back with
+ * every problem in `errors` and applied false.
  */
 export async function buildReload(current: LoadedConfig, input: ConfigInput): Promise<ReloadResult> {
   let loaded: LoadedConfig;
   try {
-    loaded = await loadConfig(input);
+    loaded = await loadConfig(current.file === undefined ? input : { ...input, file: current.file }, { missingFile: GONE });
   } catch (error) {
     const errors = error instanceof ConfigError ? error.problems.map((p) => `${p.source}: ${p.key}: ${p.message}`) : [errorText(error)];
     return { applied: false, changed: [], restartNeeded: [], errors, next: undefined };

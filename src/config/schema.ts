@@ -1,18 +1,42 @@
 // The config's shape, defaults and types: the single source of truth for file, env, flags and docs.
 import * as v from "valibot";
+import { parseTrustEntry } from "../http/trust";
 import { formatDuration, parseDuration } from "./duration";
 
 /** Marks a leaf as a duration, for the env reader and for printing it back as written. */
 const DURATION = { kind: "duration" } as const;
 
-/** A duration as operators write it ("30s", "500ms"), in milliseconds once validated. */
-const duration = (what: string) =>
-  v.pipe(
-    v.string(),
-    v.check((s) => parseDuration(s) !== undefined, `${what}: expected a duration like 30s or 500ms`),
+/**
+ * The range each duration key accepts, inclusive. Below the minimum a timer spins (a 0s heartbeat
+ * rewrote the status record ~600 times a second) or a drain cannot start; above the maximum a
+ * typo hides (and Bun's idleTimeout stops at 255 s). The README's config table lists the same.
+ */
+export const DURATION_BOUNDS = {
+  "server.shutdownTimeout": ["100ms", "1h"],
+  "server.shutdownDelay": ["0s", "255s"],
+  "server.idleTimeout": ["1s", "255s"],
+  "server.requestTimeout": ["1s", "1h"],
+  "health.interval": ["1s", "1h"],
+} as const;
+
+const duration = (key: keyof typeof DURATION_BOUNDS) => {
+  const [min, max] = DURATION_BOUNDS[key];
+  const [low, high] = [parseDuration(min)!, parseDuration(max)!];
+  const unit = "expected a duration like 30s or 500ms (units ms, s, m, h)";
+  return v.pipe(
+    v.string(unit),
+    v.check(
+      (s) => {
+        const value = parseDuration(s);
+        return value !== undefined && value >= low && value <= high;
+      },
+      (issue) => (parseDuration(issue.input) === undefined ? unit : `expected a duration from ${min} to ${max}`),
+    ),
+    // milliseconds from here on: no component parses a duration again
     v.transform((s) => parseDuration(s)!),
     v.metadata(DURATION),
   );
+};
 
 const port = v.pipe(
   v.number("expected a port number"),
@@ -21,30 +45,42 @@ const port = v.pipe(
   v.maxValue(65535, "expected a port from 1 to 65535"),
 );
 
-const CIDR = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)(?:\/\d{1,3})?$/;
+/**
+ * A trustProxy entry, checked by the very parser that compiles it (http/trust.ts), so whatever
+ * `config check` accepts, serve and reload can compile. The value stays the text the user wrote:
+ * the config prints, hashes, compares and clones (reload) as plain data.
+ */
+const trustEntry = v.pipe(
+  v.string("expected an IP address or CIDR like 10.0.0.0/8"),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const range = parseTrustEntry(dataset.value);
+    if (typeof range === "string") addIssue({ message: `expected an IP address or CIDR like 10.0.0.0/8: ${range}` });
+  }),
+);
 
 const logLevels = ["silent", "fatal", "error", "warn", "info", "debug", "trace"] as const;
 
 export const ConfigSchema = v.object({
-  environment: v.optional(v.string(), "production"),
+  environment: v.optional(v.string("expected a name like production"), "production"),
   server: v.optional(
     v.object({
-      host: v.optional(v.pipe(v.string(), v.minLength(1, "expected a host address")), "127.0.0.1"),
+      host: v.optional(v.pipe(v.string("expected a host address"), v.minLength(1, "expected a host address")), "127.0.0.1"),
       port: v.optional(port, 8042),
-      socket: v.optional(v.pipe(v.string(), v.minLength(1, "expected a socket path"))),
-      socketMode: v.optional(v.pipe(v.string(), v.regex(/^0?[0-7]{3}$/, "expected an octal mode like 0660")), "0660"),
-      pidFile: v.optional(v.pipe(v.string(), v.minLength(1, "expected a file path"))),
+      socket: v.optional(v.pipe(v.string("expected a socket path"), v.minLength(1, "expected a socket path"))),
+      socketMode: v.optional(v.pipe(v.string("expected an octal mode in quotes, like '0660'"), v.regex(/^0?[0-7]{3}$/, "expected an octal mode like 0660")), "0660"),
+      pidFile: v.optional(v.pipe(v.string("expected a file path"), v.minLength(1, "expected a file path"))),
       logLevel: v.optional(v.picklist(logLevels, `expected one of ${logLevels.join(", ")}`), "info"),
-      shutdownTimeout: v.optional(duration("shutdownTimeout"), "30s"),
-      shutdownDelay: v.optional(duration("shutdownDelay"), "0s"),
-      idleTimeout: v.optional(duration("idleTimeout"), "75s"),
-      requestTimeout: v.optional(duration("requestTimeout"), "60s"),
+      shutdownTimeout: v.optional(duration("server.shutdownTimeout"), "30s"),
+      shutdownDelay: v.optional(duration("server.shutdownDelay"), "0s"),
+      idleTimeout: v.optional(duration("server.idleTimeout"), "75s"),
+      requestTimeout: v.optional(duration("server.requestTimeout"), "60s"),
       bodyLimit: v.optional(
-        v.pipe(v.number("expected a size in bytes"), v.integer("expected a whole number"), v.minValue(0), v.maxValue(2 ** 31)),
+        v.pipe(v.number("expected a size in bytes"), v.integer("expected a whole number"), v.minValue(0, "expected a size from 0 to 2147483648 bytes"), v.maxValue(2 ** 31, "expected a size from 0 to 2147483648 bytes")),
         1_048_576,
       ),
       trustProxy: v.optional(
-        v.array(v.pipe(v.string(), v.regex(CIDR, "expected an IP address or CIDR like 10.0.0.0/8"))),
+        v.array(trustEntry, "expected a list of IP addresses or CIDRs"),
         ["127.0.0.0/8", "::1"],
       ),
       daemonize: v.optional(v.boolean("expected true or false"), false),
@@ -53,14 +89,14 @@ export const ConfigSchema = v.object({
   ),
   health: v.optional(
     v.object({
-      endpoint: v.optional(v.pipe(v.string(), v.regex(/^\/[^\s?#]*$/, "expected a path starting with /")), "/health"),
-      interval: v.optional(duration("interval"), "30s"),
+      endpoint: v.optional(v.pipe(v.string("expected a path starting with /"), v.regex(/^\/[^\s?#]*$/, "expected a path starting with /")), "/health"),
+      interval: v.optional(duration("health.interval"), "30s"),
     }),
     {},
   ),
   logs: v.optional(
     v.object({
-      path: v.optional(v.pipe(v.string(), v.minLength(1, "expected a file path"))),
+      path: v.optional(v.pipe(v.string("expected a file path"), v.minLength(1, "expected a file path"))),
       output: v.optional(v.picklist(["stdout", "file"], "expected stdout or file"), "stdout"),
       format: v.optional(v.picklist(["pretty", "json"], "expected pretty or json")),
       access: v.optional(v.boolean("expected true or false"), true),

@@ -1,6 +1,7 @@
 // The parent side of `serve -d`: re-spawn this program detached, then wait for the child to say
 // it is ready (or why it is not) on a pipe, never on a sleep.
 import { closeSync, constants, openSync } from "node:fs";
+import { program } from "../program";
 import { RodentError } from "../errors";
 import { programScript } from "../instance/identity";
 import { DAEMON_FD_ENV, type Handshake } from "./channel";
@@ -19,9 +20,12 @@ export interface DetachOptions {
 export async function detach(options: DetachOptions): Promise<{ pid: number; address: string }> {
   let out: number;
   try {
-    out = openSync(options.logFile, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o640);
+    // never through a symbolic link: in a shared directory another user could point it at any file
+    out = openSync(options.logFile, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o640);
   } catch (error) {
-    throw new DaemonStartError(`cannot open log file ${options.logFile} (${(error as NodeJS.ErrnoException).code}): choose another --log-file`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ELOOP") throw new DaemonStartError(`log file ${options.logFile} is a symbolic link, which ${program().name} does not write through: name the file itself with --log-file`);
+    throw new DaemonStartError(`cannot open log file ${options.logFile} (${code}): choose another --log-file`);
   }
   return spawnDetached({
     command: process.execPath,

@@ -1,11 +1,13 @@
-// The old instance's side of a restart on a runtime that cannot share its port (the Node bundle):
-// asked by SIGUSR2, it starts its successor itself and passes it the listening socket.
+// The old instance's side of a restart: asked by SIGUSR2, it starts its successor itself, as its own
+// user with its own environment and output (whatever they are: a file, a pipe, the journal's
+// socket), and passes it the listening socket where the runtime cannot share its port (Node on TCP).
 import type { HandedOverListener } from "./channel";
 import type { Kernel } from "../kernel/kernel";
 import { startSuccessor } from "./successor";
 
 export interface HandoverOptions {
-  listener: HandedOverListener & { fd: number };
+  /** The listening socket to pass on (Node on TCP); without it the successor binds beside this one. */
+  listener?: HandedOverListener & { fd: number };
   log: {
     info(message: string, fields?: Record<string, unknown>): void;
     error(message: string, fields?: Record<string, unknown>): void;
@@ -19,10 +21,10 @@ export interface HandoverOptions {
 }
 
 /**
- * Makes SIGUSR2 start a successor with the listening socket. The successor takes the PID file over
- * and tells this instance to drain once it is ready; if it fails, this instance logs why, records
- * it through `failed`, and keeps serving. A drain that is not the successor's doing stops a
- * successor still starting.
+ * Makes SIGUSR2 start a successor (with the listening socket, when given). The successor takes
+ * the PID file over and tells this instance to drain once it is ready; if it fails, this instance
+ * logs why, records it through `failed`, and keeps serving. A drain that is not the successor's
+ * doing stops a successor still starting.
  */
 export function acceptHandovers(kernel: Kernel, options: HandoverOptions): void {
   const { log } = options;
@@ -32,7 +34,7 @@ export function acceptHandovers(kernel: Kernel, options: HandoverOptions): void 
       options.failed(error);
     };
     if (kernel.state === "starting") return failed("the instance was still starting; try again once it is ready");
-    log.info("restart asked for: starting a successor with the listening socket", { event: "handover-started" });
+    log.info(`restart asked for: starting a successor${options.listener ? " with the listening socket" : ""}`, { event: "handover-started" });
     // The successor takes the PID file over and sends SIGTERM before it reports ready: that drain
     // must not stop it.
     const abandon = new AbortController();

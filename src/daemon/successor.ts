@@ -1,6 +1,8 @@
 // Starting a restart's successor: the executable now on disk, run as the instance was started
 // (arguments, environment, directory, from /proc), detached, and reporting readiness on a pipe.
-import { constants, openSync, readFileSync, readlinkSync } from "node:fs";
+// The instance starts its own (SIGUSR2); `rodent restart` starts one only for an instance of its
+// own user that an older rodent started.
+import { closeSync, constants, openSync, readFileSync, readlinkSync } from "node:fs";
 import { RodentError } from "../errors";
 import { DAEMON_FD_ENV, HANDOVER_ENV, type HandedOverListener, TAKEOVER_ENV } from "./channel";
 import { spawnDetached } from "./detach";
@@ -33,14 +35,21 @@ export async function startSuccessor(options: SuccessorOptions): Promise<{ pid: 
     env[HANDOVER_ENV] = JSON.stringify({ fd: 4, host: options.listener.host, port: options.listener.port });
     extraFds.push(options.listener.fd);
   }
-  const output = (fd: number) => (options.output === "inherit" ? "inherit" as const : reopen(`/proc/${options.of}/fd/${fd}`));
+  const stdout = options.output === "inherit" ? "inherit" as const : reopen(options.of, 1);
+  let stderr: number | "inherit";
+  try {
+    stderr = options.output === "inherit" ? "inherit" : reopen(options.of, 2);
+  } catch (error) {
+    if (typeof stdout === "number") closeSync(stdout);
+    throw error;
+  }
   return spawnDetached({
     command: exe,
     args: argv.slice(1),
     env,
     cwd,
-    stdout: output(1),
-    stderr: output(2),
+    stdout,
+    stderr,
     extraFds,
     signal: options.signal,
     readyTimeoutMs: 30_000,
@@ -66,12 +75,15 @@ function startedAs(pid: number): { exe: string; argv: string[]; cwd: string; env
   }
 }
 
-/** The successor writes where the old one writes: its stdout or stderr, reopened through /proc. */
-function reopen(path: string): number {
+/**
+ * The successor writes where the old one writes: its stdout or stderr, reopened through /proc.
+ * A socket (the journal's) cannot be reopened by path: refused rather than silencing the successor.
+ */
+function reopen(pid: number, fd: 1 | 2): number {
+  const name = fd === 1 ? "stdout" : "stderr";
   try {
-    return openSync(path, constants.O_WRONLY | constants.O_APPEND);
-  } catch {
-    // a socket (the journal) cannot be reopened by path
-    return openSync("/dev/null", constants.O_WRONLY);
+    return openSync(`/proc/${pid}/fd/${fd}`, constants.O_WRONLY | constants.O_APPEND);
+  } catch (error) {
+    throw new RodentError(`cannot give the new instance PID ${pid}'s ${name} (${(error as NodeJS.ErrnoException).code}: a socket, such as the journal's, cannot be reopened): stop it and start it again (systemctl restart)`);
   }
 }

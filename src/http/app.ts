@@ -1,17 +1,22 @@
 // The HTTP app: health, readiness and version on Hono, and the plugins' routes (rodent's /debug
-// among them) mounted beside them, behind a front door that handles request ids, client identity, drain
-// behaviour, the request timeout and the access log. It reads live settings per request, so a
-// reload swaps one reference and in-flight requests keep their snapshot.
+// among them) mounted beside them, behind a front door that handles request ids, client identity,
+// drain behaviour, the request timeout and the access log. It reads live settings per request, so
+// a reload swaps one reference and in-flight requests keep their snapshot.
 import { Hono, type Context } from "hono";
 import type { ConnEnv } from "./adapter";
 import type { AccessRecord } from "../log/logger";
+import { requestIdFor } from "./request-id";
+import { pathOf, redactedTarget, schemeOf } from "./target";
 import { clientInfo, type TrustTest } from "./trust";
 
 export interface HttpSettings {
   healthEndpoint: string;
   accessLog: boolean;
   trusted: TrustTest;
+  /** A handler still working after this long is answered 503 and its signal aborts. */
   requestTimeoutMs: number;
+  /** A request that declares a larger body (Content-Length) is answered 413 before any handler. */
+  bodyLimit: number;
 }
 
 export interface BuildInfo {
@@ -36,7 +41,7 @@ export interface AppContext {
   mounted: Promise<Array<Hono<any, any, any>>>;
   /** Readiness beyond the state: undefined when nothing else is asked, else what fails (empty: ready). */
   notReady(): Promise<Array<{ plugin: string; reason: string }>> | undefined;
-  /** Aborted when the shutdown deadline is reached: every request's signal fires then. */
+  /** Aborted a moment before the shutdown deadline: every request's signal fires then. */
   deadline: AbortSignal;
 }
 
@@ -49,11 +54,14 @@ class RequestEnv {
   /** Set by send(): the body size, for the access log; null for a response built elsewhere. */
   bytes: number | null = null;
   private controller: AbortController | undefined;
-  private combined: AbortSignal | undefined;
+  /** Set once the front door has answered for the handler (server.requestTimeout). */
+  over = false;
+  /** null until asked. */
+  private peerSeen: string | undefined | null = null;
 
   constructor(
-    readonly raw: Request,
-    readonly conn: ConnEnv,
+    readonly request: Request,
+    private readonly conn: ConnEnv,
     readonly requestId: string,
     readonly settings: HttpSettings,
     /** Asked when the response is built: a request that began before the drain may end during it. */
@@ -63,25 +71,44 @@ class RequestEnv {
     for (const key in conn.bindings) this[key] = conn.bindings[key];
   }
 
-  /** Fires when the client goes away, the request times out, or the shutdown deadline is reached; made on first use. */
-  get signal(): AbortSignal {
-    if (!this.combined) {
-      this.controller = new AbortController();
-      this.combined = AbortSignal.any([this.raw.signal, this.deadline, this.controller.signal]);
-    }
-    return this.combined;
-  }
-
+  /**
+   * The connection's peer (see clientInfo), read on first use: the front door asks as the request
+   * arrives when the access log needs it; without the log only a route that shows it asks (Bun's
+   * requestIP() costs about 10 % of a bare server's CPU per request). Asked after the client went
+   * away, it is unknown, and an unknown peer is never trusted.
+   */
   get peer(): string | undefined {
-    return this.conn.peer(this.raw);
+    if (this.peerSeen === null) this.peerSeen = this.conn.peer(this.request);
+    return this.peerSeen;
   }
 
+  /**
+   * Aborts when the client goes away, server.requestTimeout passes or the shutdown deadline nears:
+   * a handler that works for a while listens to it and stops. Made on first use, so quick handlers
+   * pay nothing for it.
+   */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      const controller = (this.controller = new AbortController());
+      const abort = () => controller.abort();
+      if (this.over || this.request.signal.aborted || this.deadline.aborted) abort();
+      else {
+        this.request.signal.addEventListener("abort", abort, { once: true });
+        this.deadline.addEventListener("abort", abort, { once: true });
+      }
+    }
+    return this.controller.signal;
+  }
+
+  /** The client as proxy trust resolves it, from the peer read when the request arrived. */
   client(): { ip: string; scheme: string } {
-    return clientInfo(this.peer, this.raw.headers, this.settings.trusted, schemeOf(this.raw.url));
+    return clientInfo(this.peer, this.request.headers, this.settings.trusted, schemeOf(this.request.url));
   }
 
+  /** The front door gave up on the handler: its answer no longer matters. */
   timedOut(): void {
-    this.controller?.abort(new Error("request timeout"));
+    this.over = true;
+    this.controller?.abort();
   }
 }
 
@@ -89,14 +116,15 @@ type Env = { Bindings: RequestEnv };
 
 export type Handler = (request: Request, conn: ConnEnv) => Response | Promise<Response>;
 
-const SANE_ID = /^[\w.:@/+=-]{1,128}$/;
-
 /**
  * The app's front door, outside Hono's middleware chain because it runs on every request: it
- * takes or makes the request id, answers the health endpoint (its path can change on reload),
- * hands the rest to the Hono routes, and writes the access line. Responses are built once with
- * all their headers (Hono's c.header() and mutating a finished Response both cost more than the
- * routing itself).
+ * reads the peer before anything can wait when the access log needs it (a peer that has gone is
+ * unknown, never trusted; without the log, only a route that shows the peer reads it), takes
+ * or makes the request id, refuses declared bodies over server.bodyLimit, answers the health
+ * endpoint (its path can change on reload), hands the rest to the Hono routes, races a handler
+ * that answers asynchronously against server.requestTimeout, and writes the access line once the
+ * response has gone out (or could not). Responses are built once with all their headers (Hono's
+ * c.header() and mutating a finished Response both cost more than the routing itself).
  */
 export function createApp(ctx: AppContext): Handler {
   let routes = createRoutes(ctx, []);
@@ -109,51 +137,78 @@ export function createApp(ctx: AppContext): Handler {
   const draining = () => ctx.state() === "draining";
   return (request, conn) => {
     const settings = ctx.settings();
-    const given = request.headers.get("x-request-id");
-    const requestId = given !== null && SANE_ID.test(given) ? given : crypto.randomUUID();
+    const requestId = requestIdFor(request.headers.get("x-request-id"));
     const env = new RequestEnv(request, conn, requestId, settings, draining, ctx.deadline);
+    const peer = settings.accessLog ? env.peer : undefined;
     const url = request.url;
     const path = pathOf(url);
     if (path === settings.healthEndpoint) return health(env, ctx);
-    if (!settings.accessLog || path === "/ready") return finish(env, routes.fetch(request, env));
+    const response = tooLarge(env) ?? stamped(env, withTimeout(env, conn, routes.fetch(request, env)));
+    // probes are not access-logged: readiness, and haproxy's default check (OPTIONS /)
+    if (!settings.accessLog || path === "/ready" || (path === "/" && request.method === "OPTIONS")) return response;
     const started = performance.now();
-    const logged = (response: Response) => {
-      const client = clientInfo(conn.peer(request), request.headers, settings.trusted, schemeOf(url));
-      ctx.access({
-        requestId,
-        method: request.method,
-        path: redactQuery(url),
-        status: response.status,
-        durationMs: Math.round((performance.now() - started) * 100) / 100,
-        bytes: env.bytes,
-        ip: client.ip,
-        scheme: client.scheme,
-        userAgent: request.headers.get("user-agent"),
-      });
+    const logged = (response: Response, later: boolean) => {
+      const log = (sent: boolean) => {
+        const client = clientInfo(peer, request.headers, settings.trusted, schemeOf(url));
+        ctx.access({
+          requestId,
+          method: request.method,
+          path: redactedTarget(url),
+          // 0: the connection closed before the response went out (the handler did run)
+          status: sent ? response.status : 0,
+          durationMs: Math.round((performance.now() - started) * 100) / 100,
+          bytes: sent ? env.bytes : 0,
+          ip: client.ip,
+          scheme: client.scheme,
+          userAgent: request.headers.get("user-agent"),
+        });
+      };
+      if (conn.settled) conn.settled(request, log);
+      // Otherwise judge by what the request shows: a peer already unknown on arrival, or a client
+      // gone before a later answer (its signal aborted; not asked on the quick path: it costs).
+      else log(peer !== undefined && !(later && request.signal.aborted));
       return response;
     };
-    const response = finish(env, routes.fetch(request, env));
-    return response instanceof Promise ? response.then(logged) : logged(response);
+    return response instanceof Promise ? response.then((r) => logged(r, true)) : logged(response, false);
   };
+}
+
+/** A JSON 413 for a declared body over server.bodyLimit; the connection closes after it. */
+function tooLarge(env: RequestEnv): Response | undefined {
+  const declared = env.request.headers.get("content-length");
+  if (declared === null || !(Number(declared) > env.settings.bodyLimit)) return undefined;
+  // the body is not read, so the connection cannot carry another request after it
+  return json(env, { error: "request body too large", status: 413, limit: env.settings.bodyLimit, requestId: env.requestId }, 413, true);
+}
+
+/**
+ * A handler that answers later races server.requestTimeout: past it, the client gets a JSON 503
+ * with the request id and the handler's signal aborts (its own answer, whenever it comes, is
+ * dropped). Synchronous answers pay nothing.
+ */
+function withTimeout(env: RequestEnv, conn: ConnEnv, response: Response | Promise<Response>): Response | Promise<Response> {
+  if (!(response instanceof Promise)) return response;
+  conn.awaiting?.(env.request, env.settings.requestTimeoutMs);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<Response>((resolve) => {
+    timer = setTimeout(() => {
+      const answer = json(env, { error: "request timeout", status: 503, requestId: env.requestId }, 503);
+      env.timedOut();
+      resolve(answer);
+    }, env.settings.requestTimeoutMs);
+  });
+  // A handler that fails after it was given up on must not become an unhandled rejection.
+  response.catch(() => {});
+  return Promise.race([response.finally(() => clearTimeout(timer)), late]);
 }
 
 /**
  * A response rodent's send() did not build (an application route's) gets the request id, and
- * Connection: close while draining; an asynchronous one is bounded by the request timeout.
+ * Connection: close while draining.
  */
-function finish(env: RequestEnv, response: Response | Promise<Response>): Response | Promise<Response> {
-  if (!(response instanceof Promise)) return env.bytes === null ? stamp(env, response) : response;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<Response>((resolve) => {
-    timer = setTimeout(() => {
-      env.timedOut();
-      resolve(json(env, { error: "request timeout", status: 503, requestId: env.requestId }, 503));
-    }, env.settings.requestTimeoutMs);
-  });
-  return Promise.race([response, late]).then((r) => {
-    clearTimeout(timer);
-    return env.bytes === null ? stamp(env, r) : r;
-  });
+function stamped(env: RequestEnv, response: Response | Promise<Response>): Response | Promise<Response> {
+  if (response instanceof Promise) return response.then((r) => (env.bytes === null ? stamp(env, r) : r));
+  return env.bytes === null ? stamp(env, response) : response;
 }
 
 function stamp(env: RequestEnv, response: Response): Response {
@@ -176,14 +231,18 @@ const after = (ms: number) => new Promise<false>((resolve) => setTimeout(() => r
 function createRoutes(ctx: AppContext, mounted: Array<Hono<any, any, any>>): Hono<Env> {
   const app = new Hono<Env>();
 
-  app.get("/ready", (c): Response | Promise<Response> => {
+  const ready = (c: Context<Env>): Response | Promise<Response> => {
     const state = ctx.state();
     const failing = state === "ready" ? ctx.notReady() : undefined;
     if (!failing) return json(c.env, { status: state === "ready" ? "ready" : "not ready", state }, state === "ready" ? 200 : 503);
     return failing.then((list) =>
       list.length === 0 ? json(c.env, { status: "ready", state }, 200) : json(c.env, { status: "not ready", state, failing: list }, 503),
     );
-  });
+  };
+  app.get("/ready", ready);
+  // A bare `option httpchk` (haproxy's own default check) sends OPTIONS / HTTP/1.0: answer it as
+  // readiness, so the upstream is UP when ready and DOWN while it drains.
+  app.options("/", ready);
 
   // The build never changes: serialise it once.
   const version = JSON.stringify(ctx.build);
@@ -199,17 +258,18 @@ function createRoutes(ctx: AppContext, mounted: Array<Hono<any, any, any>>): Hon
   return app;
 }
 
-function json(env: RequestEnv, body: unknown, status = 200): Response {
-  return send(env, JSON.stringify(body), status);
+function json(env: RequestEnv, body: unknown, status = 200, close = false): Response {
+  return send(env, JSON.stringify(body), status, close);
 }
 
 /** A JSON response with every header it will carry, its size noted for the access log. */
-function send(env: RequestEnv, text: string, status: number): Response {
+function send(env: RequestEnv, text: string, status: number, close = false): Response {
   const bytes = Buffer.byteLength(text);
-  env.bytes = bytes;
+  // a handler answering after its 503 went out must not change what the access line reports
+  if (!env.over) env.bytes = bytes;
   const headers: Record<string, string> = { "content-type": "application/json", "content-length": String(bytes), "x-request-id": env.requestId };
   // While draining, tell keep-alive clients (and proxies) not to reuse this connection.
-  if (env.draining()) headers.connection = "close";
+  if (close || env.draining()) headers.connection = "close";
   return new Response(text, { status, headers });
 }
 
@@ -221,30 +281,4 @@ function health(env: RequestEnv, ctx: AppContext): Response {
 
 function notFound(c: Context<Env>): Response {
   return json(c.env, { error: "not found", status: 404, path: c.req.path, requestId: c.env.requestId }, 404);
-}
-
-/** The path of a request URL without building a URL object. */
-function pathOf(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start < 0) return "/";
-  const end = url.indexOf("?", start);
-  return end < 0 ? url.slice(start) : url.slice(start, end);
-}
-
-const SECRET_PARAM = /^(.*(token|password|passwd|secret|key|auth|signature|session).*)$/i;
-
-function redactQuery(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  const pathAndQuery = start < 0 ? "/" : url.slice(start);
-  const q = pathAndQuery.indexOf("?");
-  if (q < 0) return pathAndQuery;
-  const params = new URLSearchParams(pathAndQuery.slice(q + 1));
-  const secrets = [...params.keys()].filter((key) => SECRET_PARAM.test(key));
-  if (secrets.length === 0) return pathAndQuery;
-  for (const key of secrets) params.set(key, "REDACTED");
-  return `${pathAndQuery.slice(0, q)}?${params.toString()}`;
-}
-
-function schemeOf(url: string): string {
-  return url.startsWith("https:") ? "https" : "http";
 }

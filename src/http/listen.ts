@@ -96,7 +96,15 @@ async function clearStaleSocket(path: string): Promise<void> {
     probe.once("error", () => (clearTimeout(timer), resolve(false)));
   });
   if (answered) throw new ListenFailedError(`cannot listen on unix socket ${path}: another process listens on it; stop it or choose another server.socket`);
-  unlinkSync(path);
+  try {
+    unlinkSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return; // removed meanwhile
+    // EPERM: another user's socket in a sticky directory; EACCES: a directory we may not write
+    const why = code === "EPERM" || code === "EACCES" ? `it belongs to uid ${stat.uid} and this user may not remove it` : code;
+    throw new ListenFailedError(`cannot listen on unix socket ${path}: a stale socket file is there (nobody answers on it), but ${why}: remove it as its owner or root, or choose another server.socket`);
+  }
 }
 
 function removeIfSame(path: string, ino: number): void {

@@ -1,14 +1,49 @@
 // Who the client is behind a reverse proxy: forwarded headers count only from trusted peers.
 
-export type TrustTest = (address: string | undefined) => boolean;
+export type TrustTest = (peer: string | undefined) => boolean;
 
-/** Compiles a list of addresses and CIDRs ("127.0.0.0/8", "::1", "10.0.0.0/8") into a test. */
+/** What the adapters report as the peer of a request that came over a unix socket. */
+export const UNIX_PEER = "unix";
+
+interface Range {
+  bytes: Uint8Array;
+  bits: number;
+}
+
+/**
+ * Parses one trustProxy entry ("10.0.0.0/8", "::1", "fd00::/8"): its range, or why it is not one.
+ * The config schema validates with it and compileTrust compiles with it, so whatever `config check`
+ * accepts, serve and reload can use.
+ */
+export function parseTrustEntry(text: string): Range | string {
+  const slash = text.indexOf("/");
+  const address = slash < 0 ? text : text.slice(0, slash);
+  const bytes = toBytes(address);
+  if (!bytes) return `${JSON.stringify(address)} is not an IPv4 or IPv6 address`;
+  const max = bytes.length * 8;
+  if (slash < 0) return { bytes, bits: max };
+  const bitsText = text.slice(slash + 1);
+  // An IPv4-mapped IPv6 prefix (::ffff:10.0.0.0/104) is matched as the IPv4 prefix it covers.
+  const mapped = bytes.length === 4 && address.includes(":") ? 96 : 0;
+  const bits = /^\d{1,3}$/.test(bitsText) ? Number(bitsText) - mapped : NaN;
+  if (!(bits >= 0 && bits <= max)) return `the prefix length after / must be a number from ${mapped} to ${max + mapped} for this address`;
+  return { bytes, bits };
+}
+
+/**
+ * Compiles trustProxy entries into a test that remembers its verdicts. The entries come from the
+ * config schema, which accepted each one with parseTrustEntry: compiling them cannot fail.
+ */
 export function compileTrust(list: readonly string[]): TrustTest {
-  const ranges = list.map(parseRange);
+  const ranges = list.map((entry) => {
+    const range = parseTrustEntry(entry);
+    // unreachable through the config: the schema parsed this entry with the same function
+    if (typeof range === "string") throw new Error(`trustProxy entry ${entry}: ${range}`);
+    return range;
+  });
   // Peers are few (a proxy or two): remember the verdicts instead of parsing on every request.
   const seen = new Map<string, boolean>();
-  return (address) => {
-    if (!address) return false;
+  const test = (address: string) => {
     let verdict = seen.get(address);
     if (verdict === undefined) {
       const bytes = toBytes(address);
@@ -18,6 +53,10 @@ export function compileTrust(list: readonly string[]): TrustTest {
     }
     return verdict;
   };
+  // A unix-socket peer is a local process: trusted exactly when loopback is. An unknown TCP peer
+  // (the connection was gone before anyone asked) is never trusted.
+  const loopback = test("127.0.0.1");
+  return (peer) => (peer === undefined ? false : peer === UNIX_PEER ? loopback : test(peer));
 }
 
 export interface ClientInfo {
@@ -26,46 +65,61 @@ export interface ClientInfo {
 }
 
 /**
- * The client's address and scheme. With an untrusted peer, its own address and the connection's
- * scheme. With a trusted peer, the rightmost X-Forwarded-For (or, without it, Forwarded for=)
- * address that is not itself trusted, and X-Forwarded-Proto (or Forwarded proto=).
+ * The client's address and scheme. `peer` is the connection's peer address, UNIX_PEER, or
+ * undefined when it is unknown (never trusted; the ip is then "unknown"). With an untrusted peer,
+ * its own address and the connection's scheme. With a trusted peer, walking X-Forwarded-For (or,
+ * without it, Forwarded for=) from the right, the first hop that is not itself trusted, and the
+ * scheme that same hop used: the matching X-Forwarded-Proto entry counted from the right (or that
+ * Forwarded element's proto=), since a client can put anything at the left end of either list.
  */
 export function clientInfo(peer: string | undefined, headers: Headers, trusted: TrustTest, connScheme: string): ClientInfo {
-  const own = { ip: unmap(peer ?? "unix"), scheme: connScheme };
-  // A unix-socket peer is a local process: trusted exactly when loopback is.
-  if (!trusted(peer ?? "127.0.0.1")) return own;
+  const own = { ip: peer === undefined ? "unknown" : unmap(peer), scheme: connScheme };
+  if (!trusted(peer)) return own;
   const xff = headers.get("x-forwarded-for");
   const forwarded = xff === null ? headers.get("forwarded") : null;
   if (xff === null && forwarded === null) return own;
-  const hops = forwarded ? forwardedFor(forwarded) : xff!.split(",").map((s) => s.trim()).filter(Boolean);
-  let ip = own.ip;
+  const hops = forwarded !== null ? forwardedElements(forwarded) : xffHops(xff!, headers.get("x-forwarded-proto"));
+  let chosen: Hop | undefined;
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = hops[i]!;
-    if (toBytes(hop) === undefined) break;
-    ip = unmap(hop);
-    if (!trusted(hop)) break;
+    if (toBytes(hop.for) === undefined) break;
+    chosen = hop;
+    if (!trusted(hop.for)) break;
   }
-  const proto = forwarded ? /proto=([a-z]+)/i.exec(forwarded)?.[1] : headers.get("x-forwarded-proto")?.split(",")[0]?.trim();
-  return { ip, scheme: proto === "http" || proto === "https" ? proto : connScheme };
+  if (!chosen) return own;
+  const proto = chosen.proto?.toLowerCase();
+  return { ip: unmap(chosen.for), scheme: proto === "http" || proto === "https" ? proto : connScheme };
 }
 
-function forwardedFor(header: string): string[] {
-  const out: string[] = [];
-  for (const match of header.matchAll(/for=("?)\[?([^\]";,]+)\]?(?::\d+)?\1/gi)) out.push(match[2]!);
+interface Hop {
+  for: string;
+  proto: string | undefined;
+}
+
+/**
+ * X-Forwarded-For hops, each with the X-Forwarded-Proto entry at the same place counted from the
+ * right; where the proto list is shorter (a proxy that sets one value instead of appending), the
+ * hops beyond it take its leftmost entry, the one nearest the client that a proxy wrote.
+ */
+function xffHops(xff: string, xfp: string | null): Hop[] {
+  const fors = xff.split(",").map((s) => s.trim()).filter(Boolean);
+  const protos = xfp === null ? [] : xfp.split(",").map((s) => s.trim());
+  return fors.map((address, i) => {
+    const fromRight = fors.length - 1 - i;
+    return { for: address, proto: protos.length ? protos[Math.max(0, protos.length - 1 - fromRight)] : undefined };
+  });
+}
+
+/** The elements of a Forwarded header (RFC 7239), each with its for= and proto=. */
+function forwardedElements(header: string): Hop[] {
+  const out: Hop[] = [];
+  for (const element of header.split(",")) {
+    const address = /(?:^|;)\s*for=("?)\[?([^\]";,]+)\]?(?::\d+)?\1\s*(?:;|$)/i.exec(element)?.[2];
+    const proto = /(?:^|;)\s*proto=("?)([a-z][a-z0-9+.-]*)\1\s*(?:;|$)/i.exec(element)?.[2];
+    // An element without for= ends the chain we can follow: it is treated as garbage.
+    out.push({ for: address ?? "", proto });
+  }
   return out;
-}
-
-interface Range {
-  bytes: Uint8Array;
-  bits: number;
-}
-
-function parseRange(text: string): Range {
-  const [addr, bitsText] = text.split("/");
-  const bytes = toBytes(addr!);
-  if (!bytes) throw new Error(`not an address: ${text}`);
-  const bits = bitsText === undefined ? bytes.length * 8 : Number(bitsText);
-  return { bytes, bits: Math.min(bits, bytes.length * 8) };
 }
 
 function inRange(bytes: Uint8Array, range: Range): boolean {
@@ -93,7 +147,6 @@ function isIP(address: string): 4 | 6 | 0 {
   if (groups.some((g) => g.length === 0 || g.length > 4)) return 0;
   return (halves.length === 2 ? groups.length < 8 : groups.length === 8) ? 6 : 0;
 }
-
 function unmap(address: string): string {
   return address.startsWith("::ffff:") && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
 }

@@ -10,6 +10,8 @@ export const EXIT = {
   notRunning: 3,
   /** The shutdown deadline passed before the drain and cleanups finished. */
   deadline: 4,
+  /** `status`: the instance does not respond (its heartbeat stopped) or cannot be verified (LSB: status unknown). */
+  statusUnknown: 4,
 } as const;
 
 /** A second SIGINT/SIGTERM during the drain forces exit with 128 + the signal number, as shells report. */

@@ -80,7 +80,15 @@ export class Kernel {
     if (next === this.current) return;
     const previous = this.current;
     this.current = next;
-    for (const fn of this.listeners) fn(next, previous);
+    // A listener that throws (a status write hitting EMFILE) must not abort the transition: a
+    // drain that never ran would leave the process serving after SIGTERM.
+    for (const fn of this.listeners) {
+      try {
+        fn(next, previous);
+      } catch (error) {
+        this.options.log.error(`on state ${next}: ${errorText(error)}`, { event: "state-listener-failed", state: next });
+      }
+    }
   }
 
   /** A reload may change the shutdown budget; a drain already under way keeps its own. */

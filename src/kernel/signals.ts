@@ -7,9 +7,9 @@ export const SIGNALS: ReadonlyArray<{ signal: NodeJS.Signals; verb: Verb; meanin
   { signal: "SIGINT", verb: "stop", meaning: "as SIGTERM (Ctrl-C)" },
   { signal: "SIGHUP", verb: "reload", meaning: "re-read the config file and apply it, or keep the old one" },
   { signal: "SIGUSR1", verb: "reopen", meaning: "reopen the log file (after logrotate moved it)" },
-  // Caught only by an instance that can pass its listening socket on (the Node bundle on TCP):
-  // anywhere else SIGUSR2 keeps its default action, and `rodent restart` checks before sending it.
-  { signal: "SIGUSR2", verb: "handover", meaning: "start a successor and hand it the listening socket (rodent restart)", optIn: true },
+  // Caught once an instance listens (until then SIGUSR2 keeps its default action, and `rodent
+  // restart` checks SigCgt before sending it).
+  { signal: "SIGUSR2", verb: "handover", meaning: "start a successor and hand over to it (rodent restart)", optIn: true },
 ];
 
 /** The signal that carries a verb to a running instance. */

@@ -4,6 +4,8 @@
 // prompts and its fancy reporter, which a daemon does not need.
 import { createConsola, LogLevels, type ConsolaInstance, type LogObject } from "consola/core";
 import { readlinkSync } from "node:fs";
+import { jsonEscaped, oneLine, printable } from "./escape";
+import { program } from "../program";
 import { LogSink } from "./sink";
 
 export type LogFormat = "pretty" | "json";
@@ -58,6 +60,10 @@ export class Logger {
     this.level = LogLevels[settings.level];
     const sink = this.sink;
     sink.formatRecord = (r) => this.accessLine(r as QueuedAccess);
+    sink.formatNotice = (message, fields) => {
+      const obj = { type: "warn", tag: program().name, args: [message, fields], date: new Date(), level: LogLevels.warn } as LogObject;
+      return this.format === "json" ? jsonLine(obj) : prettyLine(obj, this.colour);
+    };
     this.consola = createConsola({
       level: this.level,
       throttle: 0,
@@ -98,19 +104,25 @@ export class Logger {
     this.sink.writeRecord(r);
   }
 
+  /**
+   * The line for a queued record: the fixed parts are literals, the time is formatted once per
+   * millisecond, and a field is escaped only when it holds something JSON must escape (a
+   * scan of that field instead of stringifying it and then scanning the whole line again).
+   */
   private accessLine(r: QueuedAccess): string {
     if (this.format === "json") {
-      return (
-        `{"time":"${isoAt(r.at)}","level":"info","tag":"access","requestId":${JSON.stringify(r.requestId)},"method":${JSON.stringify(r.method)},` +
-        `"path":${JSON.stringify(r.path)},"status":${r.status},"durationMs":${r.durationMs},"bytes":${r.bytes},` +
-        `"ip":${JSON.stringify(r.ip)},"scheme":"${r.scheme}","userAgent":${JSON.stringify(r.userAgent)}}\n`
-      );
+      return `{"time":"${isoAt(r.at)}","level":"info","tag":"access","requestId":${jsonString(r.requestId)},"method":${jsonString(r.method)},"path":${jsonString(r.path)},"status":${r.status},"durationMs":${r.durationMs},"bytes":${r.bytes},"ip":${jsonString(r.ip)},"scheme":${jsonString(r.scheme)},"userAgent":${r.userAgent === null ? "null" : jsonString(r.userAgent)}}\n`;
     }
-    return `${clock(new Date(r.at))} access ${r.method} ${r.path} ${r.status} ${r.durationMs}ms ${r.bytes}b ${r.ip} id=${r.requestId} ua=${JSON.stringify(r.userAgent ?? "")}\n`;
+    return `${isoAt(r.at).slice(11, 23)} access ${oneLine(`${r.method} ${r.path} ${r.status} ${r.durationMs}ms ${r.bytes}b ${r.ip} id=${r.requestId} ua=${jsonString(r.userAgent ?? "")}`)}\n`;
   }
 
   flush(): void {
     this.sink.flush();
+  }
+
+  /** The exit path's flush: bounded in time however slow the reader (see LogSink.flushBeforeExit). */
+  flushBeforeExit(): void {
+    this.sink.flushBeforeExit();
   }
 }
 
@@ -152,7 +164,7 @@ function split(obj: LogObject): { message: string; fields: Fields } {
 function jsonLine(obj: LogObject): string {
   const { message, fields } = split(obj);
   const level = obj.type === "log" || obj.type === "success" ? "info" : obj.type;
-  return `${JSON.stringify({ time: obj.date.toISOString(), level, tag: obj.tag || "rodent", msg: message, ...fields })}\n`;
+  return `${jsonEscaped(JSON.stringify({ time: obj.date.toISOString(), level, tag: obj.tag || program().name, msg: message, ...fields }))}\n`;
 }
 
 const COLOURS: Record<string, string> = { error: "31", fatal: "31", warn: "33", info: "36", debug: "90", trace: "90" };
@@ -161,13 +173,21 @@ function prettyLine(obj: LogObject, colour: boolean): string {
   const { message, fields } = split(obj);
   const pairs = Object.entries(fields)
     .filter(([k, v]) => v !== undefined && k !== "stack")
-    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
-  const stack = typeof fields.stack === "string" ? `\n${fields.stack}` : "";
+    .map(([k, v]) => `${k}=${oneLine(typeof v === "string" ? v : jsonEscaped(JSON.stringify(v) ?? String(v)))}`);
+  const stack = typeof fields.stack === "string" ? `\n${printable(fields.stack)}` : "";
   const tag = obj.tag ? `[${obj.tag}] ` : "";
   const level = obj.type.toUpperCase().padEnd(5);
   const paint = (code: string | undefined, text: string) => (colour && code ? `\x1b[${code}m${text}\x1b[0m` : text);
   const extra = pairs.length ? `  ${paint("2", pairs.join(" "))}` : "";
-  return `${paint("2", clock(obj.date))} ${paint(COLOURS[obj.type], level)} ${tag}${message}${extra}${stack}\n`;
+  return `${paint("2", clock(obj.date))} ${paint(COLOURS[obj.type], level)} ${oneLine(tag)}${printable(message)}${extra}${stack}\n`;
+}
+
+/** Characters a JSON string holds as they are: printable ASCII but the quote and the backslash. */
+const JSON_PLAIN = /^[ !#-[\]-~]*$/;
+
+/** `text` as a JSON string, with the controls JSON.stringify leaves raw escaped too (see escape.ts). */
+function jsonString(text: string): string {
+  return JSON_PLAIN.test(text) ? `"${text}"` : jsonEscaped(JSON.stringify(text));
 }
 
 let isoFor = 0;

@@ -1,5 +1,5 @@
-// The hand-over part: where the listening socket cannot be shared (the Node bundle on TCP),
-// SIGUSR2 from `restart` starts the successor here and passes it the socket.
+// The hand-over part: SIGUSR2 from `restart` starts the successor here, as this user with this
+// output, and passes it the listening socket where it cannot bind beside this one (Node on TCP).
 import type { Part } from "./instance";
 import { successor } from "./pid-file";
 
@@ -8,11 +8,10 @@ export function handoverPart(): Part {
     name: "handover",
     async start(_scope, instance) {
       const { listener, kernel, log, logger } = instance;
-      if (listener?.handoverFd === undefined) return;
       const server = instance.loaded.config.server;
       const { acceptHandovers } = await import("../daemon/handover");
       acceptHandovers(kernel, {
-        listener: { fd: listener.handoverFd, host: server.host, port: server.port },
+        listener: listener?.handoverFd === undefined ? undefined : { fd: listener.handoverFd, host: server.host, port: server.port },
         log,
         logHint: logger.sink.path ?? "its output",
         handedOver: () => successor(instance.pidPath) !== undefined,

@@ -51,7 +51,7 @@ export function httpPart(): Part {
           // a socket passed on for an address the config no longer names was closed: bind the new one
           join: instance.predecessor !== undefined && handed !== "elsewhere",
           idleTimeoutSec: Math.min(255, Math.max(1, Math.ceil(server.idleTimeout / 1000))),
-          requestTimeoutMs: server.requestTimeout, bodyLimit: server.bodyLimit,
+          requestTimeoutMs: server.requestTimeout,
           fetch: app,
         },
         {
@@ -78,8 +78,13 @@ export function httpPart(): Part {
       const { predecessor } = instance;
       if (predecessor === undefined) return;
       instance.listener?.promote();
-      process.kill(predecessor, signalFor("stop"));
-      instance.log.info(`took over from PID ${predecessor}; it is draining`, { event: "took-over", predecessor });
+      try {
+        process.kill(predecessor, signalFor("stop"));
+        instance.log.info(`took over from PID ${predecessor}; it is draining`, { event: "took-over", predecessor });
+      } catch {
+        // it died after the takeover's check: this instance holds the lock and serves all the same
+        instance.log.warn(`took over from PID ${predecessor}, which had exited meanwhile`, { event: "took-over", predecessor });
+      }
     },
   };
 }
@@ -91,5 +96,6 @@ export function httpSettings(loaded: LoadedConfig): HttpSettings {
     accessLog: c.logs.access,
     trusted: compileTrust(c.server.trustProxy),
     requestTimeoutMs: c.server.requestTimeout,
+    bodyLimit: c.server.bodyLimit,
   };
 }

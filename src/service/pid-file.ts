@@ -38,6 +38,11 @@ export function pidFilePart(): Part {
 
 /** The PID of the live instance the PID file names, when that is not this process. */
 export function successor(pidPath: string): number | undefined {
-  const seen = inspectPidFile(pidPath);
-  return seen.kind === "held" && seen.holder.pid !== process.pid ? seen.holder.pid : undefined;
+  try {
+    const seen = inspectPidFile(pidPath);
+    return seen.kind === "held" && seen.holder.pid !== process.pid ? seen.holder.pid : undefined;
+  } catch {
+    // unreadable now (EMFILE during a drain under load): no successor is known; never throw into the drain
+    return undefined;
+  }
 }

@@ -1,7 +1,6 @@
 // Reload for the whole instance: every section (rodent's and the plugins') is validated first, the
 // plugins' reload hooks may still refuse, and only then is the config swapped in one assignment.
-import { buildReload, type ReloadResult } from "../config/reload";
-import { errorText } from "../kernel/kernel";
+import { attemptReload, type ReloadResult } from "../config/reload";
 import { httpSettings } from "./http";
 import type { Instance } from "./instance";
 
@@ -35,23 +34,17 @@ export function acceptReloads(instance: Instance): void {
  * does not validate, a hook that refuses, or anything else that fails before the swap comes back
  * applied false with its error, and the running config stays whole.
  */
-async function attempt(instance: Instance): Promise<ReloadResult> {
+function attempt(instance: Instance): Promise<ReloadResult> {
   const previous = instance.loaded;
-  try {
-    const result = await buildReload(previous, instance.input);
-    if (!result.applied || !result.next) return result;
-    const next = result.next;
+  return attemptReload(previous, instance.input, async ({ next }) => {
     // build everything that can throw first, then swap
     const settings = httpSettings(next);
     const refused = instance.host ? await instance.host.reload(next.config, previous.config) : undefined;
-    if (refused) return { ...result, applied: false, errors: [refused], next: undefined };
+    if (refused) throw new Error(refused);
     instance.logger.apply({ level: next.config.server.logLevel, format: next.config.logs.format });
     instance.kernel.setShutdownTimeout(next.config.server.shutdownTimeout);
     instance.settings = settings;
     instance.loaded = next;
     instance.generation++;
-    return result;
-  } catch (error) {
-    return { applied: false, changed: [], restartNeeded: [], errors: [`cannot apply the new config: ${errorText(error)}`], next: undefined };
-  }
+  });
 }

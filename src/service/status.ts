@@ -22,6 +22,8 @@ export function statusPart(): Part {
           pid: process.pid, state: kernel.state, version: program().version, runtime, startedAt,
           address: instance.address, logFile: logger.sink.path, configHash: instance.loaded.hash, generation: instance.generation,
           reload: instance.lastReload, handover: instance.lastHandover,
+          logReopenError: logger.sink.reopenError,
+          heartbeatMs: instance.loaded.config.health.interval, shutdownTimeoutMs: instance.loaded.config.server.shutdownTimeout,
         });
         if (error) log.warn(`cannot write the status record next to ${pidPath}: ${error.message}`, { event: "status-write-failed" });
       };

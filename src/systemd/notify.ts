@@ -30,7 +30,7 @@ export async function createNotifier(parent: Scope, log: NotifyLog, predecessor?
   delete env.WATCHDOG_USEC;
   delete env.WATCHDOG_PID;
   if (!socket) return undefined;
-  const { send, monotonicUsec } = await transport(socket);
+  const { send, monotonicUsec } = await transport(socket, (message) => log.warn(message, { event: "notify-fallback" }));
   let warned = false;
   const notify = (message: string) => {
     const error = send(message);

@@ -1,13 +1,15 @@
-import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatDuration, parseDuration } from "../../src/config/duration";
 import { ConfigError, envName, loadConfig } from "../../src/config/load";
-import { buildReload } from "../../src/config/reload";
-import { leafKeys } from "../../src/config/schema";
+import { attemptReload, buildReload } from "../../src/config/reload";
+import { DURATION_BOUNDS, leafKeys } from "../../src/config/schema";
+import { MAX_KEYS, parseYamlFile } from "../../src/config/yaml";
 
 const dir = mkdtempSync(join(tmpdir(), "rodent-unit-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function file(text: string): string {
   const path = join(dir, `c${Math.random().toString(36).slice(2)}.yml`);
   writeFileSync(path, text);
@@ -93,8 +95,9 @@ describe("config loading", () => {
 
   test("an alias bomb is refused, not expanded", async () => {
     const bomb = ["a: &a [x, x, x, x, x, x, x, x, x, x]", ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(", ")}]`)].join("\n");
-    const found = await problems(() => loadConfig({ file: file(bomb), env: {}, flags: {} }));
-    expect(found.length).toBeGreaterThan(0);
+    const path = file(bomb);
+    const found = await problems(() => loadConfig({ file: path, env: {}, flags: {} }));
+    expect(found).toEqual([`file ${path}|(yaml)|Excessive alias count indicates a resource exhaustion attack`]);
   });
 
   test("an explicitly named file that does not exist is an error", async () => {
@@ -110,7 +113,65 @@ describe("config loading", () => {
   });
 });
 
+describe("duration bounds", () => {
+  const withFlag = (key: string, value: string) => loadConfig({ file: "/dev/null", env: {}, flags: { [key]: value } });
+  const justOutside = (text: string, by: number) => `${Number(text.match(/^\d+/)![0]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as Record<string, number>)[text.match(/[a-z]+$/)![0]]! + by}ms`;
+
+  for (const [key, [min, max]] of Object.entries(DURATION_BOUNDS)) {
+    test(`${key} accepts ${min} and ${max} and refuses just outside them, naming the bounds`, async () => {
+      expect((await withFlag(key, min)).config).toBeDefined();
+      expect((await withFlag(key, max)).config).toBeDefined();
+      const outside = [justOutside(max, 1), ...(min === "0s" ? [] : [justOutside(min, -1)])];
+      for (const value of outside) {
+        expect(await problems(() => withFlag(key, value))).toEqual([`flag ${key}|${key}|expected a duration from ${min} to ${max} (found "${value}")`]);
+      }
+    });
+  }
+
+  test("a value that is not a duration at all says what a duration looks like", async () => {
+    expect((await problems(() => withFlag("health.interval", "soon")))[0]).toContain("expected a duration like 30s or 500ms");
+  });
+});
+
+describe("parsing stays linear", () => {
+  test("20 000 keys parse with every line number in well under the quadratic time (minutes before)", () => {
+    const text = `server:\n${Array.from({ length: 20_000 }, (_, i) => `  k${i}: 1`).join("\n")}\n`;
+    const started = performance.now();
+    const parsed = parseYamlFile(text, "big.yml");
+    for (let i = 0; i < 20_000; i++) parsed.lineOf(`server.k${i}`);
+    // about 0.5 s here, 20 s or more when it was quadratic; the margin is for a loaded machine
+    expect(performance.now() - started).toBeLessThan(8000);
+    expect(parsed.lineOf("server.k0")).toBe(2);
+    expect(parsed.lineOf("server.k19999")).toBe(20_001);
+    expect(parsed.problems).toEqual([{ source: "file big.yml", key: "(file)", message: `has 20001 keys; the cap is ${MAX_KEYS} (a rodent config has about 25): is this the right file?` }]);
+  });
+
+  test("duplicate keys are found in each map, not across maps", () => {
+    const parsed = parseYamlFile("server:\n  port: 1\nlogs:\n  port: 2\nserver: {}\n", "d.yml");
+    expect(parsed.problems).toEqual([{ source: "file d.yml:5", key: "(yaml)", message: "Map keys must be unique" }]);
+  });
+});
+
 describe("reload", () => {
+  test("whatever throws while applying, the outcome is a rejection carrying the error", async () => {
+    const path = file("server:\n  logLevel: info\n");
+    const current = await loadConfig({ file: path, env: {}, flags: {} });
+    writeFileSync(path, "server:\n  logLevel: debug\n");
+    const result = await attemptReload(current, { file: path, env: {}, flags: {} }, () => {
+      throw new Error("trust list did not compile");
+    });
+    expect(result).toMatchObject({ applied: false, errors: ["cannot apply the new config: trust list did not compile"] });
+  });
+
+  test("the file the instance started from is re-read even when found without -c; gone, the reload is rejected", async () => {
+    const path = file("server:\n  logLevel: warn\n");
+    const current = await loadConfig({ file: path, env: {}, flags: {} });
+    unlinkSync(path);
+    const result = await buildReload(current, { file: undefined, env: {}, flags: {} });
+    expect(result.applied).toBe(false);
+    expect(result.errors).toEqual([`${path}: (file): the file this instance was started from is gone (deleted or renamed?): put it back and reload, or restart rodent to use another`]);
+  });
+
   test("a valid change is applied; restart-only keys keep their running values", async () => {
     const path = file("server:\n  port: 9001\n  logLevel: info\n");
     const current = await loadConfig({ file: path, env: {}, flags: {} });

@@ -44,17 +44,38 @@ describe("LogSink queued records", () => {
   test("access lines keep the time they were logged and the format of that moment", async () => {
     const f = tempFile();
     const logger = new Logger({ level: "info", format: "json", file: f.path });
+    const before = Date.now();
     logger.access(record(1));
-    const loggedAt = Date.now();
-    await Bun.sleep(5);
+    const after = Date.now();
+    // formatted at the flush, 30 ms later: a time taken then would fall outside [before, after]
+    await Bun.sleep(30);
     logger.apply({ level: "info", format: "pretty" });
     logger.access(record(2));
     logger.flush();
     const [first, second] = readFileSync(f.path, "utf8").trim().split("\n");
     const json = JSON.parse(first!);
     expect(json).toMatchObject({ tag: "access", requestId: "r1", path: "/p/1", userAgent: 'ua "quoted"' });
-    expect(Math.abs(Date.parse(json.time) - loggedAt)).toBeLessThan(5);
+    const at = Date.parse(json.time);
+    expect(at >= before && at <= after ? "when logged" : `${at - after} ms after logging`).toBe("when logged");
     expect(second).toContain("access GET /p/2 200");
+    f.done();
+  });
+
+  test("an access line is JSON that reads back every field as logged, whatever characters the client sent", () => {
+    const f = tempFile();
+    const logger = new Logger({ level: "info", format: "json", file: f.path });
+    const odd = ['plain', 'q"uote', "back\\slash", "tab\tnew\nline", "c1\x85\x9b", "del\x7f", "ls\u2028ps\u2029", "é ü 漢", ""];
+    for (const text of odd) logger.access({ ...record(1), requestId: text, method: text, path: `/p/${text}`, ip: text, userAgent: text });
+    logger.access({ ...record(2), userAgent: null, bytes: null });
+    logger.flush();
+    const lines = readFileSync(f.path, "utf8").trim().split("\n");
+    expect(lines).toHaveLength(odd.length + 1);
+    lines.forEach((line, i) => {
+      expect(line).not.toMatch(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/);
+      const text = odd[i];
+      const expected = text === undefined ? { requestId: "r2", userAgent: null, bytes: null } : { requestId: text, method: text, path: `/p/${text}`, ip: text, userAgent: text };
+      expect(JSON.parse(line)).toMatchObject({ level: "info", tag: "access", status: 200, durationMs: 0.5, scheme: "http", ...expected });
+    });
     f.done();
   });
 });

@@ -1,5 +1,6 @@
 // Bun.serve behind the adapter contract. The only file that knows it is on Bun.
-import type { Listener, ListenOptions } from "./types";
+import { UNIX_PEER } from "../trust";
+import type { ConnEnv, Listener, ListenOptions } from "./types";
 import { formatAddress, ListenError } from "./types";
 
 export async function listen(options: ListenOptions): Promise<Listener> {
@@ -8,8 +9,27 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     throw new ListenError("EFDUNSUPPORTED", "Bun.serve cannot listen on an inherited socket");
   }
   let server: ReturnType<typeof Bun.serve>;
-  // One env for every request: no per-request allocation on the hot path.
-  const env = { peer: (request: Request) => server.requestIP(request)?.address, bindings: {} as Record<string, unknown> };
+  // what a relative URL is resolved against: this listener's own address
+  let host = "localhost";
+  const relative = (request: Request) => {
+    // the rebuilt request is not one requestIP() knows: read the peer from the original
+    const peer = env.peer(request);
+    return options.fetch(new Request(`http://${host}${request.url}`, request), { peer: () => peer, awaiting: (_, ms) => awaiting(request, ms), bindings: env.bindings });
+  };
+  // One env for every request: no per-request allocation on the hot path. requestIP() answers
+  // null once the peer has reset the connection: the app asks as the request arrives.
+  // Bun's idleTimeout also cuts a handler that has not answered yet: an answer that may take up to
+  // server.requestTimeout (its 503 included) keeps its connection open that long (at most 255 s),
+  // and the connection gets its idle timeout back with the answer.
+  let stretched: Request | undefined;
+  const awaiting = (request: Request, ms: number) => {
+    if (ms <= options.idleTimeoutSec * 1000) return;
+    server.timeout(request, Math.min(255, Math.ceil(ms / 1000) + 1));
+    stretched = request;
+  };
+  const env: ConnEnv = options.socket
+    ? { peer: () => UNIX_PEER, awaiting, bindings: {} }
+    : { peer: (request) => server.requestIP(request)?.address, awaiting, bindings: {} };
   try {
     const common = {
       // A compiled binary defaults to development mode, whose error page shows the stack.
@@ -18,9 +38,16 @@ export async function listen(options: ListenOptions): Promise<Listener> {
       // port silently instead of failing with EADDRINUSE.
       reusePort: false,
       idleTimeout: options.idleTimeoutSec,
-      maxRequestBodySize: options.bodyLimit,
+      // The app answers a declared body over server.bodyLimit with its JSON 413; Bun's own check
+      // would answer first with an empty one. No route reads a body.
+      maxRequestBodySize: 2 ** 31,
       fetch(request: Request) {
-        return options.fetch(request, env);
+        // HTTP/1.0 without Host (haproxy's default health check) arrives with a relative URL.
+        const result = request.url.charCodeAt(0) === 47 ? relative(request) : options.fetch(request, env);
+        // awaiting() is called, if at all, before the app returns
+        if (stretched !== request) return result;
+        stretched = undefined;
+        return Promise.resolve(result).finally(() => server.timeout(request, options.idleTimeoutSec));
       },
     };
     const where = options.socket ? { unix: options.socket } : { hostname: options.host, port: options.port };
@@ -30,7 +57,9 @@ export async function listen(options: ListenOptions): Promise<Listener> {
       Bun.serve({ ...common, ...where } as Parameters<typeof Bun.serve>[0]).stop(true);
     }
     server = Bun.serve({ ...common, ...where, reusePort: shared } as Parameters<typeof Bun.serve>[0]);
+    // Hono's getConnInfo (hono/bun) finds the server here
     env.bindings = { server };
+    if (!options.socket) host = formatAddress(options.host, server.port!);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     throw new ListenError(e.code ?? "EUNKNOWN", e.message);

@@ -1,14 +1,31 @@
 // The one contract both runtime adapters implement: listen, drain, close.
 
-/** What the app can ask of the connection a request came on. */
+/**
+ * What the app can ask of the connection a request came on. The request's URL is always absolute
+ * (scheme://host/path), also for an HTTP/1.0 request without Host.
+ */
 export interface ConnEnv {
-  /** The peer's IP address for a request, or undefined on a unix socket. One object per listener. */
+  /**
+   * The peer's IP address, "unix" on a unix socket, or undefined when the runtime no longer knows
+   * (the peer reset the connection). Ask it synchronously when the request arrives: later, the
+   * connection may be gone.
+   */
   peer(request: Request): string | undefined;
   /**
    * The runtime's own fetch bindings (Bun: {server}; @hono/node-server: {incoming, outgoing}),
    * copied into c.env so Hono's runtime helpers (getConnInfo) work on application routes.
    */
   bindings: Record<string, unknown>;
+  /**
+   * Where the runtime can tell: calls `done(true)` once the response has been handed to the
+   * connection, `done(false)` if the connection closed first. Absent: the response is taken as sent.
+   */
+  settled?(request: Request, done: (sent: boolean) => void): void;
+  /**
+   * The app will answer `request` within `ms` (server.requestTimeout): where the runtime would
+   * cut a connection that has waited that long for its response, it keeps this one open.
+   */
+  awaiting?(request: Request, ms: number): void;
 }
 
 export type FetchHandler = (request: Request, env: ConnEnv) => Response | Promise<Response>;
@@ -31,7 +48,6 @@ export interface ListenOptions {
   idleTimeoutSec: number;
   /** Milliseconds a client has to send a whole request (headers and body). */
   requestTimeoutMs: number;
-  bodyLimit: number;
   fetch: FetchHandler;
 }
 

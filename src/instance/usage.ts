@@ -1,0 +1,76 @@
+// What a running instance uses, read from /proc: resident memory, CPU time, and the TCP
+// connections it holds open on its listening port. For `rodent status`; every field is
+// undefined when /proc does not tell (another user's process seen by a non-root caller).
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+
+export interface Usage {
+  rssBytes: number | undefined;
+  cpuMs: number | undefined;
+  /** ESTABLISHED TCP sockets of the process on `port`; undefined for a unix socket or when unreadable. */
+  connections: number | undefined;
+}
+
+/** Linux's USER_HZ: /proc/PID/stat counts CPU time in these ticks on every architecture. */
+const TICKS_PER_SECOND = 100;
+/** A process with more descriptors than this is not walked: status must stay quick. */
+const MAX_FDS = 100_000;
+
+export function usageOf(pid: number, port: number | undefined): Usage {
+  return { rssBytes: rss(pid), cpuMs: cpu(pid), connections: port === undefined ? undefined : connections(pid, port) };
+}
+
+function rss(pid: number): number | undefined {
+  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readOr(`/proc/${pid}/status`))?.[1];
+  return kb === undefined ? undefined : Number(kb) * 1024;
+}
+
+function cpu(pid: number): number | undefined {
+  const stat = readOr(`/proc/${pid}/stat`);
+  // the command name may hold spaces and parentheses: fields start after the last ')'
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  if (!stat || !Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
+  return Math.round(((utime + stime) * 1000) / TICKS_PER_SECOND);
+}
+
+/**
+ * The process's sockets (inodes behind /proc/PID/fd) that its network namespace's TCP tables
+ * (/proc/PID/net/tcp, tcp6) list as ESTABLISHED with local port `port`: accepted connections,
+ * not the listener and not connections the process made elsewhere.
+ */
+function connections(pid: number, port: number): number | undefined {
+  const established = new Set<string>();
+  const portHex = port.toString(16).toUpperCase().padStart(4, "0");
+  for (const table of ["tcp", "tcp6"]) {
+    for (const line of readOr(`/proc/${pid}/net/${table}`).split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+      if (f.length > 9 && f[1]!.endsWith(`:${portHex}`) && f[3] === "01") established.add(f[9]!);
+    }
+  }
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return undefined; // not ours to look at
+  }
+  let count = 0;
+  for (const fd of fds.slice(0, MAX_FDS)) {
+    try {
+      const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+      if (inode && established.has(inode)) count++;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return count;
+}
+
+function readOr(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
