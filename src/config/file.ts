@@ -2,6 +2,7 @@
 // or a huge file cannot exhaust memory, and every refusal is one problem naming the file.
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import type { Problem } from "./load";
+import { program } from "../program";
 
 /** A config file larger than this is refused unread: a real one is a few KiB, and parsing is linear but not free. */
 export const MAX_FILE_BYTES = 256 * 1024;
@@ -58,7 +59,7 @@ function refuse(path: string, message: string, missing = false): FileFailure {
 
 function openFailure(code: string | undefined): string {
   if (code === "ENOENT" || code === "ENOTDIR") return "no such file";
-  if (code === "EACCES" || code === "EPERM") return `permission denied: make it readable by the user rodent runs as (uid ${process.getuid?.() ?? "?"})`;
+  if (code === "EACCES" || code === "EPERM") return `permission denied: make it readable by the user ${program().name} runs as (uid ${process.getuid?.() ?? "?"})`;
   if (code === "ELOOP") return "too many levels of symlinks: name the file itself";
   return `cannot open (${code ?? "unknown error"})`;
 }

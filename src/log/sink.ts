@@ -279,7 +279,7 @@ function openLogFile(path: string): number {
       if (!link?.isSymbolicLink()) throw error;
       // A symlink is followed only when its owner is trusted: in a shared (sticky) directory another
       // user's link could aim root's log at any file; nobody else can replace ours or root's there.
-      if (!trustedOwner(link.uid)) throw new LogFileError(`log file ${path} is a symbolic link owned by uid ${link.uid}; rodent does not follow another user's link: remove it, or choose a --log-file in a directory only you can write`);
+      if (!trustedOwner(link.uid)) throw new LogFileError(`log file ${path} is a symbolic link owned by uid ${link.uid}; ${program().name} does not follow another user's link: remove it, or choose a --log-file in a directory only you can write`);
       fd = openSync(path, flags, 0o640);
     }
     const stat = fstatSync(fd);
@@ -292,7 +292,7 @@ function openLogFile(path: string): number {
     if (stat.isFile() && (!trustedOwner(stat.uid) || stat.nlink > 1)) {
       closeSync(fd);
       const what = stat.nlink > 1 ? `has ${stat.nlink} names (hard links)` : `is owned by uid ${stat.uid}`;
-      throw new LogFileError(`log file ${path} ${what}; rodent writes only its own log file: remove it, or choose a --log-file in a directory only you can write`);
+      throw new LogFileError(`log file ${path} ${what}; ${program().name} writes only its own log file: remove it, or choose a --log-file in a directory only you can write`);
     }
     return fd;
   } catch (error) {
