@@ -170,4 +170,22 @@ export const MUTANTS: Mutant[] = [
     edits: [{ file: "src/config/load.ts", find: "      if (!read.missing || explicit) {", replace: "      if (!read.missing) {" }],
     tests: ["test/hardening-config.test.ts"],
   },
+  {
+    name: "plugin-signal-at-sigterm",
+    breaks: "a plugin's signal and workers are aborted at the first SIGTERM, before the HTTP drain its routes need",
+    edits: [{ file: "src/kernel/scope.ts", find: "    if (parent && options.ownTurn) {", replace: "    if (parent && options.ownTurn && false) {" }],
+    tests: ["test/kit.test.ts"],
+  },
+  {
+    name: "plugin-cleanups-in-order",
+    breaks: "a plugin's cleanups run before its workers ended (a worker still using the store sees it closed)",
+    edits: [{ file: "src/plugin/host.ts", find: "    const workers = scope.child(`${plugin.name} workers`);", replace: "    const workers = scope;" }],
+    tests: ["test/unit/plugins.test.ts"],
+  },
+  {
+    name: "reload-hook-ignored",
+    breaks: "a plugin's reload hook that refuses does not stop the reload",
+    edits: [{ file: "src/plugin/host.ts", find: "        return `plugin \"${name}\" rejected the reload: ${errorText(error)}`;", replace: "        return undefined;" }],
+    tests: ["test/kit-ops.test.ts"],
+  },
 ];
