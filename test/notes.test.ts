@@ -289,6 +289,7 @@ describe("the store section and reload", () => {
     // a long interval, then a short one: the sweeper re-plans at once rather than sleeping an hour
     config("  retention: 1s\n  sweepInterval: 1h\n");
     expect((await reload()).code).toBe(0);
+    await waitFor(() => events(s.output(), "sweep-planned").some((line) => Number(/"inMs":(\d+)/.exec(line)?.[1]) > 3_000_000), 5000, "a wait of an hour planned");
     const c = (await (await post(s.url, { text: "waits for the next sweep" })).json()) as Note;
     config("  retention: 1s\n  sweepInterval: 1s\n");
     expect((await reload()).code).toBe(0);

@@ -26,7 +26,9 @@ export function sweeper(store: NotesStore, config: () => StoreConfig, log: Plugi
     async run(signal) {
       let last = Date.now();
       while (!signal.aborted) {
-        const due = last + durationMs(interval ?? config().sweepInterval)!;
+        const every = interval ?? config().sweepInterval;
+        const due = last + durationMs(every)!;
+        log.debug(`next sweep in ${every}`, { event: "sweep-planned", inMs: Math.max(0, due - Date.now()) });
         const outcome = await sleepUntil(due, signal, (fn) => (wake = fn));
         if (outcome !== "due") continue;
         interval = undefined;
