@@ -242,7 +242,7 @@ describe("the database across shutdown, restart and SIGKILL", () => {
     const acked = new Map(load.acked);
     // the WAL and its index are left behind, as a crash leaves them
     expect(existsSync(join(dir, "data", "notes.db-wal"))).toBe(true);
-    rmSync(s.pidFile, { force: true });
+    // the PID file the kill left behind is recognised as stale
     const again = await startServer([], notes(dir));
     const stored = new Map((await allNotes(again.url)).map((n) => [n.id, n.text]));
     expect([...acked].filter(([id, text]) => stored.get(id) !== text)).toEqual([]);
@@ -306,8 +306,12 @@ describe("the store section and reload", () => {
     expect(existsSync(elsewhere)).toBe(false);
   }, 60_000);
 
-  test("config print shows the section with its defaults: /var/lib/notes as root, else $XDG_DATA_HOME/notes or ~/.notes", async () => {
+  test("notes version is package.json's; config print shows the section with its defaults: /var/lib/notes as root, else $XDG_DATA_HOME/notes or ~/.notes", async () => {
     const dir = tempDir();
+    // its name everywhere, and the version of the package.json it is built from
+    const version = await runRodent(["version"], { wrap: asNotes });
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+    expect(version.stdout.startsWith(`notes ${pkg.version} (rodent ${pkg.version}`)).toBe(true);
     const asRoot = await runRodent(["config", "print"], { wrap: asNotes, env: { HOME: dir } });
     expect(asRoot.code).toBe(0);
     if (process.getuid?.() === 0) expect(asRoot.stdout).toContain('store.database: "/var/lib/notes/notes.db"  # default');

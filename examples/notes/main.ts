@@ -16,8 +16,9 @@ const store = definePlugin({
     ctx.log.info(`database open: ${notes.path}`, { event: "database-open", path: notes.path, schema: notes.schema, synchronous: SYNCHRONOUS });
     // runs after the HTTP drain: every request that was answered has finished writing
     ctx.scope.defer("database", ({ timeLeftMs }) => {
+      const started = Date.now();
       const checkpoint = notes.close(timeLeftMs);
-      ctx.log.info(`database closed: ${notes.path}`, { event: "database-closed", checkpoint });
+      ctx.log.info(`database closed: ${notes.path}`, { event: "database-closed", checkpoint, durationMs: Date.now() - started });
     });
 
     const sweeps = sweeper(notes, ctx.config, ctx.log);

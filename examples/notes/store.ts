@@ -156,15 +156,17 @@ export class NotesStore {
   }
 
   /**
-   * Checkpoints the WAL into the database file (waiting for another instance's lock at most
-   * min(BUSY_TIMEOUT_MS, timeLeftMs)) and closes it. Later calls to any method throw
+   * Checkpoints the WAL into the database file (waiting for another instance at most a second,
+   * and never past the deadline) and closes it. Later calls to any method throw
    * StoreClosedError; a second close does nothing.
    */
   close(timeLeftMs: number): { busy: number; log: number; checkpointed: number } | undefined {
     if (this.closed) return undefined;
     this.closed = true;
     try {
-      this.db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.min(BUSY_TIMEOUT_MS, Math.floor(timeLeftMs) - 100))}`);
+      // a successor still writing may hold the checkpoint off; its commits are safe in the WAL
+      // either way, so wait at most a second (the last connection to close checkpoints anyway)
+      this.db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.min(1000, Math.floor(timeLeftMs) - 100))}`);
       const row = this.db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get() ?? {};
       return { busy: Number(row.busy), log: Number(row.log), checkpointed: Number(row.checkpointed) };
     } finally {
