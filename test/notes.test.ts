@@ -190,6 +190,26 @@ describe("the database across shutdown, restart and SIGKILL", () => {
     expect(await again.waitForOutput(/"event":"database-open".*"schema":\{"from":2,"to":2\}/)).toBeTruthy();
   }, 30_000);
 
+  test("a held write is not stored when its client leaves, nor when the shutdown deadline comes first (503, exit 0)", async () => {
+    const dir = tempDir();
+    const s = await startServer(["--dev", "--shutdown-timeout", "2s"], notes(dir, { env: { NOTES_SERVER_LOGLEVEL: "debug" } }));
+    const leaving = new AbortController();
+    const gone = fetch(`${s.url}/api/v1/notes?delayMs=60000`, { method: "POST", body: '{"text":"client left"}', headers: { "x-request-id": "leaves-1" }, signal: leaving.signal }).catch(() => "aborted");
+    await waitFor(() => events(s.output(), "write-held").length === 1, 5000, "the write held");
+    leaving.abort();
+    expect(await gone).toBe("aborted");
+    await s.waitForOutput(/"requestId":"leaves-1","method":"POST","path":"\/api\/v1\/notes\?delayMs=60000","status":503/);
+    const held = fetch(`${s.url}/api/v1/notes?delayMs=60000`, { method: "POST", body: '{"text":"cut by the deadline"}' });
+    await waitFor(() => events(s.output(), "write-held").length === 2, 5000, "the second write held");
+    s.signal("SIGTERM");
+    const cut = await held;
+    expect(cut.status).toBe(503);
+    expect((await cut.json()).error).toBe("the note was not stored: the request was cancelled (client gone, timeout or shutdown)");
+    expect(await s.exited()).toBe(0);
+    const again = await startServer([], notes(dir));
+    expect(await allNotes(again.url)).toEqual([]);
+  }, 30_000);
+
   test("5 restarts under a write load of 16 clients: no failed request, every acknowledged write present, the instances overlapping on the database", async () => {
     const dir = tempDir();
     const port = await freePort();
