@@ -204,7 +204,7 @@ describe("the database across shutdown, restart and SIGKILL", () => {
     s.signal("SIGTERM");
     const cut = await held;
     expect(cut.status).toBe(503);
-    expect((await cut.json()).error).toBe("the note was not stored: the request was cancelled (client gone, timeout or shutdown)");
+    expect(((await cut.json()) as { error: string }).error).toBe("the note was not stored: the request was cancelled (client gone, timeout or shutdown)");
     expect(await s.exited()).toBe(0);
     const again = await startServer([], notes(dir));
     expect(await allNotes(again.url)).toEqual([]);
@@ -453,6 +453,39 @@ describe("readiness", () => {
       chmodSync(data, 0o700);
     }
     expect((await fetch(`${s.url}/ready`)).status).toBe(200);
+    s.signal("SIGTERM");
+    expect(await s.exited()).toBe(0);
+  });
+});
+
+describe("readiness on a full disk", () => {
+  // a 1 MiB tmpfs under the database, in the instance's own mount namespace (root only)
+  const canMount = process.getuid?.() === 0 && Bun.spawnSync(["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"]).exitCode === 0;
+
+  test.if(canMount)("/ready turns 503 naming the store while its disk is full, writes answer 503 (never 500), and both recover once space is freed", async () => {
+    const dir = tempDir();
+    const data = join(dir, "data");
+    Bun.spawnSync(["mkdir", "-m", "700", data]);
+    const onTmpfs = (cmd: string[]) => ["unshare", "-m", "sh", "-c", `mount -t tmpfs -o size=1m,mode=0700 tmpfs ${data} && exec "$0" "$@"`, ...asNotes(cmd)];
+    const s = await startServer([], { ...notes(dir), wrap: onTmpfs });
+    expect((await post(s.url, { text: "before the disk filled" })).status).toBe(201);
+    // the instance's view of the directory: its own mount namespace, seen through /proc
+    const filler = `/proc/${s.pid}/root${data}/filler`;
+    try {
+      writeFileSync(filler, Buffer.alloc(2 * 1024 * 1024));
+    } catch (error) {
+      expect((error as NodeJS.ErrnoException).code).toBe("ENOSPC");
+    }
+    const full = await fetch(`${s.url}/ready`);
+    expect(full.status).toBe(503);
+    expect(await full.json()).toEqual({ status: "not ready", state: "ready", failing: [{ plugin: "store", reason: expect.stringContaining("ENOSPC") }] });
+    expect((await fetch(`${s.url}/health`)).status).toBe(200);
+    const refused = await post(s.url, { text: "x".repeat(10_000) });
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { error: string }).error).toMatch(/^the database cannot take writes: .*full/);
+    rmSync(filler);
+    expect((await fetch(`${s.url}/ready`)).status).toBe(200);
+    expect((await post(s.url, { text: "after" })).status).toBe(201);
     s.signal("SIGTERM");
     expect(await s.exited()).toBe(0);
   });
