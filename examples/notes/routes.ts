@@ -3,7 +3,7 @@
 import { Hono, type Context } from "hono";
 import type { PluginLog, RodentEnv } from "rodent";
 import * as v from "valibot";
-import { StoreError, StoreUnavailableError, type NotesStore } from "./store";
+import { StoreError, type NotesStore } from "./store";
 
 export const MAX_TEXT = 10_000;
 export const MAX_DELAY_MS = 60_000;
@@ -90,7 +90,8 @@ function stored(c: Context<RodentEnv>, work: () => Response): Response {
   try {
     return work();
   } catch (error) {
-    if (error instanceof StoreUnavailableError || error instanceof StoreError) return problem(c, 503, error.message);
+    // closed (shutting down), unwritable (disk full, locked) or damaged: the store's own message
+    if (error instanceof StoreError) return problem(c, 503, error.message);
     throw error;
   }
 }
