@@ -11,7 +11,7 @@ const ROOT = resolve(import.meta.dir, "..");
 const OUT = join(ROOT, "bench", "out");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
-const ONLY = new Set((process.env.BENCH_ONLY ?? "startup,throughput,kit,costs,latency,lifecycle").split(","));
+const ONLY = new Set((process.env.BENCH_ONLY ?? "startup,throughput,kit,notes,costs,latency,lifecycle").split(","));
 const work = mkdtempSync(join(tmpdir(), "rodent-bench-"));
 /**
  * An earlier build to compare with in the same run, side by side: BENCH_BEFORE_RODENT names its
@@ -34,6 +34,14 @@ const targets = {
     path: "/api/v1/app/version",
     env: { BENCHAPP_LOGS_ACCESS: "false" },
   },
+  // examples/notes (access log off, as the other kit row) and its routes on bare Hono + bun:sqlite
+  notes: {
+    name: "dist/notes (access log off)",
+    // env(1) execs notes in its place (same PID), with the database in the run's own directory
+    cmd: (port, dir) => ["env", `NOTES_STORE_DATABASE=${join(dir, "data", "notes.db")}`, join(OUT, "notes"), "serve", "--port", String(port), "--pid-file", join(dir, "n.pid")],
+    env: { NOTES_LOGS_ACCESS: "false" },
+  },
+  notesBare: { name: "the notes routes on bare Hono + bun:sqlite", cmd: (port, dir) => [join(OUT, "notes-bare"), "--port", String(port), "--database", join(dir, "data", "notes.db")] },
   node: { name: "rodent on Node (@hono/node-server)", cmd: (port, dir) => ["node", join(ROOT, "dist/rodent.mjs"), "serve", "--port", String(port), "--pid-file", join(dir, "r.pid")] },
   // the cost ladder: bare Bun.serve plus one thing rodent does per request
   costNothing: { name: "bare + nothing", cmd: (port) => [join(OUT, "costs"), "--port", String(port), "--add", "nothing"] },
@@ -63,6 +71,8 @@ async function main(): Promise<void> {
   await $`bun ${join(ROOT, "build.ts")} --entry ${join(ROOT, "bench/baselines/kitapp.ts")} --name benchapp --out-dir ${OUT} --no-node`.cwd(ROOT).quiet();
   // the config file a production instance starts with: what 'rodent config init' writes
   await $`${join(ROOT, "dist/rodent")} config init ${join(work, "rodent.yml")}`.quiet();
+  await $`bun ${join(ROOT, "build.ts")} --entry ${join(ROOT, "examples/notes/main.ts")} --name notes --out-dir ${OUT} --no-node`.cwd(ROOT).quiet();
+  await $`bun build ${join(ROOT, "bench/baselines/notes.ts")} --compile --minify --outfile ${join(OUT, "notes-bare")}`.quiet();
   const haveWrk = (await $`which wrk`.nothrow().quiet()).exitCode === 0;
   if (!haveWrk) throw new Error("wrk is needed for the load figures: apt-get install wrk");
 
@@ -127,6 +137,19 @@ async function main(): Promise<void> {
   const cpu = mapValues(kit, (v) => v.map((x) => x.cpuUsPerRequest));
   results.kitCpuUsPerRequest = cpu;
   row("server CPU per request, an app route mounted through the kit (µs)", fmt(cpu.kit, 2), fmt(cpu.rodent, 2) + " (rodent's own route)", ratio(cpu.rodent, cpu.kit), "≥ 0.97× rodent's own route");
+  }
+  if (ONLY.has("notes")) {
+  console.error("examples/notes against its routes on bare Hono + bun:sqlite…");
+  for (const method of ["POST", "GET"] as const) {
+    const m = await alternate(["notes", "notesBare"], (t) => measureNotes(t, method));
+    const rps = mapValues(m, (v) => v.map((x) => x.rps));
+    const cpu = mapValues(m, (v) => v.map((x) => x.cpuUsPerRequest));
+    results[`notes${method}`] = { rps, cpu };
+    const what = method === "POST" ? "POST /api/v1/notes (one fsync'd commit each)" : "GET /api/v1/notes/:id";
+    row(`notes: ${what} (req/s)`, fmt(rps.notes, 0), fmt(rps.notesBare, 0) + " (bare Hono + bun:sqlite)", ratio(rps.notes, rps.notesBare), "");
+    row(`notes: ${what}, server CPU per request (µs)`, fmt(cpu.notes, 2), fmt(cpu.notesBare, 2), ratio(cpu.notesBare, cpu.notes), "");
+  }
+
   }
   if (ONLY.has("costs")) {
   console.error("the cost ladder…");
@@ -274,6 +297,30 @@ async function measureThroughput(t: keyof typeof targets): Promise<{ rps: number
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
   return { rps, cpuUsPerRequest: requests ? ((cpuAfter - cpuBefore) * 1e6) / requests : NaN, idleRssMiB, idleAnonMiB, loadedRssMiB };
+}
+
+/**
+ * Throughput of one notes route: POST a note per request (wrk with a Lua script), or GET one note
+ * seeded before the load.
+ */
+async function measureNotes(t: "notes" | "notesBare", method: "POST" | "GET"): Promise<{ rps: number; cpuUsPerRequest: number }> {
+  const p = await launch(t);
+  await ready(p);
+  const seeded = await fetch(`${p.url}/api/v1/notes`, { method: "POST", body: JSON.stringify({ text: "a note of about the length people write, sixty characters." }) });
+  if (seeded.status !== 201) throw new Error(`${targets[t].name}: seeding a note answered ${seeded.status}`);
+  const { id } = (await seeded.json()) as { id: number };
+  const script = join(p.dir, "post.lua");
+  writeFileSync(script, `wrk.method = "POST"\nwrk.body = '{"text":"a note of about the length people write, sixty characters."}'\nwrk.headers["Content-Type"] = "application/json"\n`);
+  const cpuBefore = cpuSeconds(p.proc.pid);
+  const out = method === "POST"
+    ? await $`wrk -t1 -c32 -d${LOAD_SECONDS}s -s ${script} ${p.url}/api/v1/notes`.quiet().text()
+    : await $`wrk -t1 -c32 -d${LOAD_SECONDS}s ${p.url}/api/v1/notes/${id}`.quiet().text();
+  const cpuAfter = cpuSeconds(p.proc.pid);
+  await stop(p);
+  if (/Non-2xx/.test(out)) throw new Error(`${targets[t].name}: ${method} answered errors under load:\n${out}`);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  return { rps, cpuUsPerRequest: requests ? ((cpuAfter - cpuBefore) * 1e6) / requests : NaN };
 }
 
 async function measureLatency(t: keyof typeof targets, rate: number, seconds: number): Promise<{ p50: number; p99: number }> {
