@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { freePort, needTool, startServer, tempDir, track, waitFor, type SpawnOptions } from "./helpers";
+import { freePort, needTool, startServer, tempDir, track, waitFor, wrk, type SpawnOptions } from "./helpers";
 
 const PATH = `${process.env.PATH}:/usr/sbin:/sbin`;
 const tools = { haproxy: "haproxy", wrk: "wrk" } as const;
@@ -80,19 +80,6 @@ async function startHaproxy(upstreams: number[], check = "option httpchk GET /re
       await proc.exited;
     },
   };
-}
-
-/** Runs wrk against `url` and returns its counts of requests, non-2xx answers and socket errors. */
-async function wrk(url: string, seconds: number): Promise<{ requests: number; non2xx: number; socketErrors: number; output: string }> {
-  const proc = Bun.spawn(["wrk", "-t2", "-c16", `-d${seconds}s`, "--timeout", "5s", url], { stdout: "pipe", stderr: "pipe" });
-  track(proc.pid);
-  const output = await new Response(proc.stdout).text();
-  await proc.exited;
-  const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0);
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
-  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
-  const socketErrors = errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
-  return { requests, non2xx, socketErrors, output };
 }
 
 async function scenario(options: SpawnOptions, check?: string): Promise<void> {

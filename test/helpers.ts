@@ -125,6 +125,19 @@ export function otherUser(): { name: string; uid: number; gid: number; run: (cmd
   return { name, uid, gid, run: (cmd) => ["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", ...cmd] };
 }
 
+/** Runs wrk against `url` and returns its counts of requests, non-2xx answers and socket errors. */
+export async function wrk(url: string, seconds: number): Promise<{ requests: number; non2xx: number; socketErrors: number; output: string }> {
+  const proc = Bun.spawn(["wrk", "-t2", "-c16", `-d${seconds}s`, "--timeout", "5s", url], { stdout: "pipe", stderr: "pipe" });
+  track(proc.pid);
+  const output = await new Response(proc.stdout).text();
+  await proc.exited;
+  const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
+  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+  const socketErrors = errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
+  return { requests, non2xx, socketErrors, output };
+}
+
 /** Starts rodent with `args`; its HOME and XDG_RUNTIME_DIR point into a temp dir unless given. */
 export function spawnRodent(args: string[], options: SpawnOptions = {}): Running {
   const home = options.env?.HOME ?? tempDir();

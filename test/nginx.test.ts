@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, needTool, ROOT, startServer, tempDir, track, waitFor, type SpawnOptions } from "./helpers";
+import { freePort, needTool, ROOT, startServer, tempDir, track, waitFor, wrk, type SpawnOptions } from "./helpers";
 
 const haveNginx = Bun.which("nginx", { PATH: `${process.env.PATH}:/usr/sbin` }) !== null;
 const haveWrk = Bun.which("wrk") !== null;
@@ -36,19 +36,6 @@ async function startNginx(upstreams: number[]): Promise<{ url: string; stop(): P
       await nginx.exited;
     },
   };
-}
-
-/** Runs wrk against `url` and returns its counts of requests, non-2xx answers and socket errors. */
-async function wrk(url: string, seconds: number): Promise<{ requests: number; non2xx: number; socketErrors: number; output: string }> {
-  const proc = Bun.spawn(["wrk", "-t2", "-c16", `-d${seconds}s`, "--timeout", "5s", url], { stdout: "pipe", stderr: "pipe" });
-  track(proc.pid);
-  const output = await new Response(proc.stdout).text();
-  await proc.exited;
-  const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0);
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
-  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
-  const socketErrors = errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
-  return { requests, non2xx, socketErrors, output };
 }
 
 async function scenario(options: SpawnOptions): Promise<void> {
