@@ -82,12 +82,12 @@ async function startHaproxy(upstreams: number[], check = "option httpchk GET /re
   };
 }
 
-async function scenario(options: SpawnOptions, check?: string): Promise<void> {
+async function scenario(options: SpawnOptions): Promise<void> {
   // readiness turns 503 at once; the listener stays open past a few health checks (README)
   const env = { ...options.env, RODENT_SERVER_SHUTDOWNDELAY: "1s" };
   const a = await startServer([], { ...options, env });
   const b = await startServer([], { ...options, env });
-  const haproxy = await startHaproxy([a.port, b.port], check);
+  const haproxy = await startHaproxy([a.port, b.port]);
   try {
     await waitFor(async () => JSON.stringify(await haproxy.status()) === JSON.stringify({ r0: "UP", r1: "UP" }), 10_000, "both upstreams UP in haproxy");
     const load = wrk(`${haproxy.url}/api/v1/rodent/version`, 5);
@@ -116,8 +116,22 @@ describe.if(missing.length === 0)("behind haproxy", () => {
   });
 
   for (const runtime of ["bun", "node"] as const) {
-    test(`a bare 'option httpchk' (haproxy's own default: OPTIONS / HTTP/1.0) sees both upstreams UP, and the stopped one DOWN (${runtime})`, async () => {
-      await scenario({ runtime }, "option httpchk");
+    test(`a bare 'option httpchk' (haproxy's own default: OPTIONS / HTTP/1.0) sees both upstreams UP, and a draining one DOWN (${runtime})`, async () => {
+      // the listener stays open through the delay: DOWN comes from the check's 503, not a refusal
+      const env = { RODENT_SERVER_SHUTDOWNDELAY: "3s" };
+      const a = await startServer([], { runtime, env });
+      const b = await startServer([], { runtime, env });
+      const haproxy = await startHaproxy([a.port, b.port], "option httpchk");
+      try {
+        await waitFor(async () => JSON.stringify(await haproxy.status()) === JSON.stringify({ r0: "UP", r1: "UP" }), 10_000, "both upstreams UP in haproxy");
+        a.signal("SIGTERM");
+        await a.waitForOutput(/drain started|shutting down/);
+        await waitFor(async () => (await haproxy.status()).r0 === "DOWN", 10_000, "haproxy marks the draining upstream DOWN");
+        expect(await a.exited()).toBe(0);
+        expect((await haproxy.status()).r1).toBe("UP");
+      } finally {
+        await haproxy.stop();
+      }
     });
   }
 

@@ -41,7 +41,8 @@ describe("rodent restart", () => {
       // The Node hand-over shares one socket, so nothing depends on the kernel migrating requests.
       if (runtime === "node" && migrate.before !== undefined) migrate.set("0");
       const d = await daemon(runtime);
-      const wrk = Bun.spawn(["wrk", "-t1", "-c16", "-d12s", "--timeout", "5s", `${d.url}/api/v1/rodent/version`], { stdout: "pipe", stderr: "pipe" });
+      // the load runs until the restarts are done (wrk reports on SIGINT), at most 60 s
+      const wrk = Bun.spawn(["wrk", "-t1", "-c16", "-d60s", "--timeout", "5s", `${d.url}/api/v1/rodent/version`], { stdout: "pipe", stderr: "pipe" });
       track(wrk.pid);
       await Bun.sleep(1000);
       const pids = [d.pid()];
@@ -56,6 +57,7 @@ describe("rodent restart", () => {
         expect((await getJson(`${d.url}/health`)).pid).toBe(now);
         await Bun.sleep(500);
       }
+      wrk.kill("SIGINT");
       const out = await new Response(wrk.stdout).text();
       await wrk.exited;
       const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
