@@ -142,10 +142,14 @@ describe("one restart at a time, and the truth about who serves", () => {
       expect((await runRodent(["serve", "-d", "--port", String(await freePort()), "--pid-file", pidFile, "--log-file", join(dir, "rodent.log")], { env, runtime })).code).toBe(0);
       const old = pidIn(pidFile);
       track(old);
+      const usr2 = (field: string) => (BigInt(`0x${new RegExp(`^${field}:\\s*([0-9a-f]+)$`, "m").exec(readFileSync(`/proc/${old}/status`, "utf8"))?.[1] ?? "0"}`) >> 11n) & 1n;
+      // the runtime may install its SIGUSR2 handler a moment after the instance said ready: only an
+      // instance that catches it is sent it (an older one is restarted from the command line)
+      await waitFor(() => usr2("SigCgt") === 1n, 10_000, "the instance catching SIGUSR2");
       // stopped, it cannot act on the restart signal; it dies with the signal still pending
       process.kill(old, "SIGSTOP");
       const restarting = runRodent(["restart", "--pid-file", pidFile], { env, runtime, timeoutMs: 45_000 });
-      const pending = () => (BigInt(`0x${/^ShdPnd:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${old}/status`, "utf8"))?.[1] ?? "0"}`) >> 11n) & 1n;
+      const pending = () => usr2("ShdPnd");
       await waitFor(() => pending() === 1n, 15_000, "SIGUSR2 pending at the stopped instance");
       process.kill(old, "SIGKILL");
       const r = await restarting;
