@@ -1,6 +1,6 @@
 // Test helpers: spawn the compiled binary (or the Node bundle), wait on conditions, free ports,
 // temp dirs, and kill only what a test started, by PID, after each test.
-import { afterAll, beforeAll } from "bun:test";
+import { afterAll, beforeAll, expect } from "bun:test";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -136,6 +136,21 @@ export async function wrk(url: string, seconds: number): Promise<{ requests: num
   const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
   const socketErrors = errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
   return { requests, non2xx, socketErrors, output };
+}
+
+/** Runs `cmd` as the second local user (see otherUser) and requires it to succeed. */
+export function asOther(cmd: string[]): void {
+  const other = otherUser();
+  if (!other) throw new Error("asOther needs root: the second local user cannot be made otherwise");
+  const done = Bun.spawnSync(other.run(cmd), { stdout: "pipe", stderr: "pipe" });
+  if (done.exitCode !== 0) throw new Error(`${cmd.join(" ")} as ${other.name} failed: ${done.stderr.toString()}`);
+}
+
+/** One line on stderr naming the problem: no stack trace, no "unexpected error". */
+export function expectOneLine(stderr: string): void {
+  expect(stderr.trimEnd().split("\n")).toHaveLength(1);
+  expect(stderr).not.toContain("unexpected error");
+  expect(stderr).not.toMatch(/^\s+at /m);
 }
 
 /** Starts rodent with `args`; its HOME and XDG_RUNTIME_DIR point into a temp dir unless given. */

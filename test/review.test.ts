@@ -4,24 +4,13 @@ import { describe, expect, test } from "bun:test";
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
-import { BIN, BUNDLE, freePort, otherUser, runRodent, spawnRodent, startServer, tempDir, track, waitFor } from "./helpers";
+import { asOther, BIN, BUNDLE, expectOneLine, freePort, otherUser, runRodent, spawnRodent, startServer, tempDir, track, waitFor } from "./helpers";
 
 const RUNTIMES = ["bun", "node"] as const;
 const other = otherUser();
 /** Runs only as root, where a second local user can be made; skipped otherwise (the attack needs two users). */
 const attack = other ? test : test.skip;
 if (!other) console.warn("review attacks skipped: they need root to create the second user rodent-other");
-
-function asOther(cmd: string[]): void {
-  const done = Bun.spawnSync(other!.run(cmd), { stdout: "pipe", stderr: "pipe" });
-  if (done.exitCode !== 0) throw new Error(`${cmd.join(" ")} as ${other!.name} failed: ${done.stderr.toString()}`);
-}
-
-function expectOneLine(stderr: string): void {
-  expect(stderr.trimEnd().split("\n")).toHaveLength(1);
-  expect(stderr).not.toContain("unexpected error");
-  expect(stderr).not.toMatch(/^\s+at /m);
-}
 
 describe("rodent logs does not trust the log path", () => {
   // The other user runs their own instance in a sticky directory, then swaps its log file for

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BIN, cleanEnv, dropRoot, freePort, isAlive, otherUser, runRodent, spawnRodent, startServer, tempDir, track, waitFor } from "./helpers";
+import { asOther, BIN, cleanEnv, dropRoot, expectOneLine, freePort, isAlive, otherUser, runRodent, spawnRodent, startServer, tempDir, track, waitFor } from "./helpers";
 
 const other = otherUser();
 /** Runs only as root, where a second local user can be made; skipped otherwise (the attack needs two users). */
@@ -16,19 +16,6 @@ function sharedDir(): string {
   const dir = tempDir();
   chmodSync(dir, 0o1777);
   return dir;
-}
-
-/** Runs `cmd` as the other user and requires it to succeed. */
-function asOther(cmd: string[]): void {
-  const done = Bun.spawnSync(other!.run(cmd), { stdout: "pipe", stderr: "pipe" });
-  if (done.exitCode !== 0) throw new Error(`${cmd.join(" ")} as ${other!.name} failed: ${done.stderr.toString()}`);
-}
-
-/** One line on stderr naming the problem: no stack trace, no "unexpected error". */
-function expectOneLine(stderr: string): void {
-  expect(stderr.trimEnd().split("\n")).toHaveLength(1);
-  expect(stderr).not.toContain("unexpected error");
-  expect(stderr).not.toMatch(/^\s+at /m);
 }
 
 /** The one "rodent: ..." error line among a serve's log lines: no stack trace, no "unexpected error". */
