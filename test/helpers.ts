@@ -1,17 +1,43 @@
 // Test helpers: spawn the compiled binary (or the Node bundle), wait on conditions, free ports,
 // temp dirs, and kill only what a test started, by PID, after each test.
 import { afterAll, beforeAll, expect } from "bun:test";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dir, "..");
-export const BIN = join(ROOT, "dist/rodent");
-export const BUNDLE = join(ROOT, "dist/rodent.mjs");
 
-if (!existsSync(BIN) || !existsSync(BUNDLE)) {
+if (!existsSync(join(ROOT, "dist/rodent")) || !existsSync(join(ROOT, "dist/rodent.mjs"))) {
   throw new Error("dist/rodent or dist/rodent.mjs is missing: run 'npm test' (it builds first) or 'npm run build'");
+}
+
+/**
+ * Where the tests run the programs from: dist/ itself, or, when the tests run as root from a
+ * checkout other users cannot reach (a clone under /root or in a `mktemp -d` directory, both 0700),
+ * a copy in a world-readable directory, so the second local user and nobody can execute it too.
+ * Every test uses the same copy, so identity checks (same executable) see one file.
+ */
+const PROGRAMS = process.getuid?.() === 0 && !reachableByOthers(join(ROOT, "dist")) ? sharedCopyOfDist() : join(ROOT, "dist");
+export const BIN = join(PROGRAMS, "rodent");
+export const BUNDLE = join(PROGRAMS, "rodent.mjs");
+
+function reachableByOthers(dir: string): boolean {
+  for (let at = dir; ; at = dirname(at)) {
+    if ((statSync(at).mode & 0o001) === 0) return false;
+    if (at === dirname(at)) return true;
+  }
+}
+
+function sharedCopyOfDist(): string {
+  const dir = mkdtempSync(join(tmpdir(), "rodent-dist-"));
+  chmodSync(dir, 0o755);
+  copyFileSync(join(ROOT, "dist/rodent"), join(dir, "rodent"));
+  chmodSync(join(dir, "rodent"), 0o755);
+  copyFileSync(join(ROOT, "dist/rodent.mjs"), join(dir, "rodent.mjs"));
+  chmodSync(join(dir, "rodent.mjs"), 0o644);
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 const started = new Set<number>();
