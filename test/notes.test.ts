@@ -336,7 +336,7 @@ describe("the store section and reload", () => {
     expect(asRoot.code).toBe(0);
     if (process.getuid?.() === 0) expect(asRoot.stdout).toContain('store.database: "/var/lib/notes/notes.db"  # default');
     expect(asRoot.stdout).toContain('store.retention: "0s"  # default');
-    expect(asRoot.stdout).toContain('store.sweepInterval: "1m"  # default');
+    expect(asRoot.stdout).toContain('store.sweepInterval: "60s"  # default');
     const user = (cmd: string[]) => [...dropRoot(), ...asNotes(cmd)];
     const home = await runRodent(["config", "print"], { wrap: user, env: { HOME: dir, XDG_DATA_HOME: undefined } });
     expect(home.stdout).toContain(`store.database: "${join(dir, ".notes", "notes.db")}"  # default`);

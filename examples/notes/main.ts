@@ -24,9 +24,8 @@ const store = definePlugin({
     const sweeps = sweeper(notes, ctx.config, ctx.log);
     ctx.run("sweeper", sweeps.run);
 
-    const dev = (ctx.instance.config().values.development as { enabled?: boolean } | undefined)?.enabled === true;
     return {
-      routes: noteRoutes(notes, { dev, log: ctx.log }),
+      routes: noteRoutes(notes, { dev: ctx.app.development, log: ctx.log }),
       ready: () => notes.checkWritable(),
       reload(next, previous) {
         if (next.database !== notes.path) ctx.log.warn(`store.database changed to ${next.database}: takes effect on the next restart; ${notes.path} stays open until then`, { event: "restart-needed", key: "store.database" });

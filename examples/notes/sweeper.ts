@@ -1,8 +1,8 @@
 // The sweeper: a worker that deletes notes older than store.retention every store.sweepInterval,
 // each sweep one transaction. Both settings are read afresh for every sweep, so a reload applies
 // to the next one; a changed interval re-plans the wait at once.
-import type { PluginLog } from "rodent";
-import { durationMs, type StoreConfig } from "./config";
+import { formatDuration, type PluginLog } from "rodent";
+import type { StoreConfig } from "./config";
 import type { NotesStore } from "./store";
 
 export interface Sweeper {
@@ -12,12 +12,12 @@ export interface Sweeper {
    * Re-plans the wait with `interval` (a reload hook's next sweepInterval: the hook runs before
    * the config swaps, so config() may still return the previous one).
    */
-  reschedule(interval: string): void;
+  reschedule(intervalMs: number): void;
 }
 
 export function sweeper(store: NotesStore, config: () => StoreConfig, log: PluginLog): Sweeper {
   let wake: (() => void) | undefined;
-  let interval: string | undefined;
+  let interval: number | undefined;
   return {
     reschedule(next) {
       interval = next;
@@ -27,14 +27,14 @@ export function sweeper(store: NotesStore, config: () => StoreConfig, log: Plugi
       let last = Date.now();
       while (!signal.aborted) {
         const every = interval ?? config().sweepInterval;
-        const due = last + durationMs(every)!;
-        log.debug(`next sweep in ${every}`, { event: "sweep-planned", inMs: Math.max(0, due - Date.now()) });
+        const due = last + every;
+        log.debug(`next sweep in ${formatDuration(every)}`, { event: "sweep-planned", inMs: Math.max(0, due - Date.now()) });
         const outcome = await sleepUntil(due, signal, (fn) => (wake = fn));
         if (outcome !== "due") continue;
         interval = undefined;
         last = Date.now();
-        const { retention } = config();
-        const keep = durationMs(retention)!;
+        const keep = config().retention;
+        const retention = formatDuration(keep);
         // a sweep is synchronous: the signal is only looked at between sweeps, never inside one
         const deleted = store.sweep(keep === 0 ? undefined : last - keep);
         if (keep === 0) log.debug("sweep: retention 0s keeps every note", { event: "sweep", deleted, retention });

@@ -119,7 +119,8 @@ async function runInstance(input: ConfigInput, loaded: LoadedConfig, plugins: In
   };
   instance.host = new PluginHost({
     plugins,
-    app: program(),
+    // development.enabled needs a restart, so the value at start holds for the instance's life
+    app: { ...program(), development: instance.loaded.config.development.enabled },
     log: (tag) => logger.tagged(tag),
     config: () => instance.loaded.config as unknown as Record<string, unknown>,
     instance: {

@@ -1,10 +1,8 @@
 // The config's shape, defaults and types: the single source of truth for file, env, flags and docs.
 import * as v from "valibot";
 import { parseTrustEntry } from "../http/trust";
-import { formatDuration, parseDuration } from "./duration";
-
-/** Marks a leaf as a duration, for the env reader and for printing it back as written. */
-const DURATION = { kind: "duration" } as const;
+import { formatDuration } from "./duration";
+import { DURATION, duration as durationSchema } from "./duration-schema";
 
 /**
  * The range each duration key accepts, inclusive. Below the minimum a timer spins (a 0s heartbeat
@@ -19,23 +17,10 @@ export const DURATION_BOUNDS = {
   "health.interval": ["1s", "1h"],
 } as const;
 
+/** A duration key of rodent's own, with the bounds listed above. */
 const duration = (key: keyof typeof DURATION_BOUNDS) => {
   const [min, max] = DURATION_BOUNDS[key];
-  const [low, high] = [parseDuration(min)!, parseDuration(max)!];
-  const unit = "expected a duration like 30s or 500ms (units ms, s, m, h)";
-  return v.pipe(
-    v.string(unit),
-    v.check(
-      (s) => {
-        const value = parseDuration(s);
-        return value !== undefined && value >= low && value <= high;
-      },
-      (issue) => (parseDuration(issue.input) === undefined ? unit : `expected a duration from ${min} to ${max}`),
-    ),
-    // milliseconds from here on: no component parses a duration again
-    v.transform((s) => parseDuration(s)!),
-    v.metadata(DURATION),
-  );
+  return durationSchema({ min, max });
 };
 
 const port = v.pipe(

@@ -17,7 +17,7 @@ export class PluginStartError extends RodentError {
 
 export interface HostOptions {
   plugins: readonly Plugin<any>[];
-  app: { name: string; version: string };
+  app: { name: string; version: string; development: boolean };
   log(tag: string): PluginLog;
   /** The live config, every section by its top-level key. */
   config(): Record<string, unknown>;

@@ -66,7 +66,11 @@ export interface PluginContext<C = unknown> {
    * logs the worker's name and error. A worker may also end normally.
    */
   run(name: string, worker: (signal: AbortSignal) => Promise<void>): void;
-  /** The plugin's section as the schema outputs it; replaced whole on reload, never mutated. */
+  /**
+   * The plugin's section as the schema outputs it; replaced whole on reload, never mutated. Inside
+   * a reload hook it still returns the previous section (the swap happens once every hook agreed):
+   * use the hook's `next` argument there.
+   */
   config(): C;
   /** A logger tagged with the plugin's name, in the instance's format and level. */
   readonly log: PluginLog;
@@ -74,8 +78,12 @@ export interface PluginContext<C = unknown> {
   markNotReady(reason: string): void;
   /** Undoes markNotReady. */
   markReady(): void;
-  /** The application this plugin runs in. */
-  readonly app: { readonly name: string; readonly version: string };
+  /**
+   * The application this plugin runs in. `development` is true under `serve --dev` (or
+   * development.enabled): a plugin may then offer test-only behaviour. It needs a restart to
+   * change, so it holds for the life of the instance.
+   */
+  readonly app: { readonly name: string; readonly version: string; readonly development: boolean };
   /** A read-only view of the running instance, for diagnostics routes. */
   readonly instance: InstanceView;
 }

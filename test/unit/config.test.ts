@@ -26,7 +26,7 @@ async function problems(fn: () => Promise<unknown>): Promise<string[]> {
 }
 
 describe("durations", () => {
-  test("accept ms, s, m, h and decimals", async () => {
+  test("accept ms, s, m, h, d and decimals", async () => {
     expect(parseDuration("500ms")).toBe(500);
     expect(parseDuration("30s")).toBe(30_000);
     // printed back the way an operator writes it
@@ -34,9 +34,11 @@ describe("durations", () => {
     expect(parseDuration("1.5s")).toBe(1500);
     expect(parseDuration("2m")).toBe(120_000);
     expect(parseDuration("1h")).toBe(3_600_000);
+    expect(parseDuration("7d")).toBe(604_800_000);
+    expect(formatDuration(604_800_000)).toBe("7d");
   });
   test("reject anything else", async () => {
-    for (const bad of ["", "30", "s", "-1s", "1d", "1e9h", "ten seconds"]) expect(parseDuration(bad)).toBeUndefined();
+    for (const bad of ["", "30", "s", "-1s", "1w", "25d", "1e9h", "ten seconds"]) expect(parseDuration(bad)).toBeUndefined();
   });
 });
 

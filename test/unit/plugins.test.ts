@@ -20,7 +20,7 @@ function harness(plugins: Plugin<any>[], config: Record<string, unknown> = {}) {
     debug: (m: string) => void logged.push(`${tag}: ${m}`),
   });
   const instance = { state: () => "ready", uptimeMs: () => 0, inFlight: () => 0, scopes: () => ({}), config: () => ({ hash: "", generation: 1, file: null, values: {}, origins: {} }) };
-  const host = new PluginHost({ plugins, app: { name: "t", version: "1" }, log, config: () => config, instance, stopping: () => stopping, fail: (r) => void failed.push(r) });
+  const host = new PluginHost({ plugins, app: { name: "t", version: "1", development: false }, log, config: () => config, instance, stopping: () => stopping, fail: (r) => void failed.push(r) });
   return { host, logged, failed, stop: () => (stopping = true) };
 }
 
