@@ -1,7 +1,7 @@
 // The HTTP API under /api/v1/notes. Errors use rodent's JSON shape {error, status, requestId},
 // and every error names the field or parameter at fault.
 import { Hono, type Context } from "hono";
-import type { PluginLog, RodentEnv } from "rodent";
+import { problem, type PluginLog, type RodentEnv } from "rodent";
 import * as v from "valibot";
 import { StoreError, type NotesStore } from "./store";
 
@@ -78,11 +78,6 @@ export function noteRoutes(store: NotesStore, options: RouteOptions): Hono<Roden
   });
 
   return api;
-}
-
-/** rodent's error shape, with the request id the client can quote. */
-function problem(c: Context<RodentEnv>, status: 400 | 404 | 503, error: string): Response {
-  return c.json({ error, status, requestId: c.env.requestId }, status);
 }
 
 /** Runs a store call; a closed or unwritable store is a 503 with the reason, anything else a 500. */
