@@ -5,4 +5,5 @@ export { READY_CHECK_TIMEOUT_MS } from "./plugin/host";
 export { duration, type DurationRange } from "./config/duration-schema";
 export { formatDuration } from "./config/duration";
 export { problem } from "./plugin/problem";
+export { dataDir } from "./instance/paths";
 export type { App, ConfigOf, InstanceView, Plugin, PluginContext, PluginLog, PluginScope, RequestBindings, RodentEnv, Started } from "./plugin/types";

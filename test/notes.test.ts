@@ -329,7 +329,7 @@ describe("the store section and reload", () => {
     expect(existsSync(elsewhere)).toBe(false);
   }, 60_000);
 
-  test("notes version is package.json's; config print shows the section with its defaults: /var/lib/notes as root, else $XDG_DATA_HOME/notes or ~/.notes", async () => {
+  test("notes version is package.json's; config print shows the section with its defaults: $STATE_DIRECTORY, /var/lib/notes as root, else $XDG_DATA_HOME/notes or ~/.notes", async () => {
     const dir = tempDir();
     // its name everywhere, and the version of the package.json it is built from
     const version = await runRodent(["version"], { wrap: asNotes });
@@ -345,6 +345,9 @@ describe("the store section and reload", () => {
     expect(home.stdout).toContain(`store.database: "${join(dir, ".notes", "notes.db")}"  # default`);
     const xdg = await runRodent(["config", "print"], { wrap: user, env: { HOME: dir, XDG_DATA_HOME: join(dir, "share") } });
     expect(xdg.stdout).toContain(`store.database: "${join(dir, "share", "notes", "notes.db")}"  # default`);
+    // under systemd's StateDirectory=notes, as root or not, the directory systemd made for it
+    const state = await runRodent(["config", "print"], { wrap: asNotes, env: { HOME: dir, STATE_DIRECTORY: join(dir, "state") } });
+    expect(state.stdout).toContain(`store.database: "${join(dir, "state", "notes.db")}"  # default`);
     const env = await runRodent(["config", "print"], notes(dir, { env: { NOTES_STORE_RETENTION: "7d" } }));
     expect(env.stdout).toContain('store.retention: "7d"  # env NOTES_STORE_RETENTION');
     const bad = await runRodent(["config", "check"], notes(dir, { env: { NOTES_STORE_DATABASE: "notes.db", NOTES_STORE_SWEEPINTERVAL: "0s" } }));

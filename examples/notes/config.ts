@@ -1,20 +1,13 @@
 // The `store` config section: where the database lives, how long notes are kept, how often the
 // sweeper runs. Durations use rodent's duration(): written "7d", read as milliseconds, and printed
 // back as written by `notes config print`.
-import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
-import { duration } from "rodent";
+import { dataDir, duration } from "rodent";
 import * as v from "valibot";
 
-/**
- * The default database: /var/lib/notes/notes.db as root, else $XDG_DATA_HOME/notes/notes.db when
- * that is set, else ~/.notes/notes.db. Read when the config is loaded.
- */
+/** The default database: notes.db in the app's data directory (rodent's dataDir()). */
 export function defaultDatabasePath(): string {
-  if (process.getuid?.() === 0) return "/var/lib/notes/notes.db";
-  const xdg = process.env.XDG_DATA_HOME;
-  if (xdg && isAbsolute(xdg)) return join(xdg, "notes", "notes.db");
-  return join(homedir(), ".notes", "notes.db");
+  return join(dataDir(), "notes.db");
 }
 
 export const storeSection = v.object({
