@@ -9,7 +9,8 @@ import { sweeper } from "./sweeper";
 
 const store = definePlugin({
   name: "store",
-  section: { schema: storeSection },
+  // the database is opened at start: a new path is logged by rodent and waits for a restart
+  section: { schema: storeSection, restart: ["database"] },
   async start(ctx) {
     // holds /ready at 503 until the database is open and migrated
     const notes = await NotesStore.open(ctx.config().database);
@@ -28,7 +29,6 @@ const store = definePlugin({
       routes: noteRoutes(notes, { dev: ctx.app.development, log: ctx.log }),
       ready: () => notes.checkWritable(),
       reload(next, previous) {
-        if (next.database !== notes.path) ctx.log.warn(`store.database changed to ${next.database}: takes effect on the next restart; ${notes.path} stays open until then`, { event: "restart-needed", key: "store.database" });
         if (next.sweepInterval !== previous.sweepInterval) sweeps.reschedule(next.sweepInterval);
       },
     };

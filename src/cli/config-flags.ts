@@ -66,8 +66,10 @@ export function configInput(flags: Record<string, unknown>, app?: CliApp): Confi
     overrides["logs.output"] = "file";
   }
   if (flags["pid-file"] !== undefined) overrides["server.pidFile"] = flags["pid-file"];
-  const sections = Object.fromEntries((app?.plugins ?? []).flatMap((p) => (p.section ? [[p.name, p.section.schema]] : [])));
-  return { file: flags.config as string | undefined, env: { ...process.env }, flags: overrides, sections };
+  const plugins = app?.plugins ?? [];
+  const sections = Object.fromEntries(plugins.flatMap((p) => (p.section ? [[p.name, p.section.schema]] : [])));
+  const restartKeys = plugins.flatMap((p) => (p.section?.restart ?? []).map((key) => `${p.name}.${key}`));
+  return { file: flags.config as string | undefined, env: { ...process.env }, flags: overrides, sections, restartKeys };
 }
 nameFlag("logs.path", "--log-file");
 nameFlag("logs.output", "--log-file");

@@ -24,6 +24,8 @@ export interface ConfigInput {
   flags: Record<string, unknown>;
   /** The app's plugin sections (top-level key → schema), validated with rodent's own. */
   sections?: Sections;
+  /** The plugins' keys that need a restart ("store.database"), beside rodent's RESTART_KEYS. */
+  restartKeys?: readonly string[];
 }
 
 export interface Problem {

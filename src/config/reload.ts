@@ -54,7 +54,7 @@ export async function buildReload(current: LoadedConfig, input: ConfigInput): Pr
     const old = name === undefined ? before[section] : before[section]?.[name];
     const now = name === undefined ? effective[section] : effective[section]?.[name];
     if (JSON.stringify(old) === JSON.stringify(now)) continue;
-    if (RESTART_KEYS.includes(key)) {
+    if (RESTART_KEYS.includes(key) || input.restartKeys?.some((k) => key === k || key.startsWith(`${k}.`))) {
       restartNeeded.push(key);
       // keep what is really in effect until the next restart
       if (name !== undefined) effective[section]![name] = old;

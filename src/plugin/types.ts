@@ -15,7 +15,15 @@ export interface Plugin<S extends v.GenericSchema = v.GenericSchema> {
    * in the config file and from `<APP>_<PLUGIN>_<KEY>` in the environment, validated and reloaded
    * with rodent's own sections (all of them swap, or none).
    */
-  readonly section?: { readonly schema: S };
+  readonly section?: {
+    readonly schema: S;
+    /**
+     * Keys of the section that need a restart to change (e.g. a database path opened at start).
+     * A reload keeps their running values, lists them as taking effect on the next restart (as it
+     * does rodent's own server.port), and hands reload hooks the kept value.
+     */
+    readonly restart?: readonly (keyof ConfigOf<S> & string)[];
+  };
   /**
    * Runs once during start-up, before the instance is ready, after the plugins listed before it
    * started. Awaiting in it holds /ready at 503. A throw or rejection fails the start: one line

@@ -26,6 +26,10 @@ export function checkApp(app: App): void {
     if (schema && schema.type !== "object" && schema.type !== "strict_object" && schema.type !== "loose_object") {
       throw new AppDefinitionError(`plugin "${name}": section.schema must be a valibot object schema (v.object({ ... }))`);
     }
+    for (const key of plugin.section?.restart ?? []) {
+      const entries = (schema as { entries?: Record<string, unknown> } | undefined)?.entries ?? {};
+      if (!(key in entries)) throw new AppDefinitionError(`plugin "${name}": section.restart names "${key}", which its schema does not have`);
+    }
     seen.add(name);
   }
 }

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import * as v from "valibot";
 import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -186,6 +187,17 @@ describe("reload", () => {
     expect(result.next!.config.server.port).toBe(9001);
     expect(result.next!.config.server.logLevel).toBe("debug");
     expect(result.next!.hash).not.toBe(current.hash);
+  });
+
+  test("a plugin's restart keys (section.restart) keep their running values too; its other keys apply", async () => {
+    const sections = { store: v.object({ database: v.optional(v.string(), "/a.db"), retention: v.optional(v.string(), "0s") }) };
+    const input = { env: {}, flags: {}, sections, restartKeys: ["store.database"] };
+    const path = file("store:\n  database: /a.db\n  retention: 1s\n");
+    const current = await loadConfig({ ...input, file: path });
+    writeFileSync(path, "store:\n  database: /b.db\n  retention: 2s\n");
+    const result = await buildReload(current, { ...input, file: path });
+    expect(result).toMatchObject({ applied: true, changed: ["store.retention"], restartNeeded: ["store.database"] });
+    expect((result.next!.config as unknown as { store: unknown }).store).toEqual({ database: "/a.db", retention: "2s" });
   });
 
   test("an invalid file is rejected with every error and nothing to apply", async () => {

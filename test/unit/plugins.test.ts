@@ -194,5 +194,8 @@ describe("app definitions and names", () => {
     expect(() => checkApp({ name: "notes", plugins: [{ name: "server", start }] })).toThrow("rodent's own config section");
     expect(() => checkApp({ name: "notes", plugins: [{ name: "db", section: { schema: v.string() }, start }] })).toThrow("must be a valibot object schema");
     expect(() => checkApp({ name: "notes", plugins: [{ name: "db", section: { schema: v.object({}) }, start }] })).not.toThrow();
+    const withPath = v.object({ path: v.optional(v.string(), "/tmp/x") });
+    expect(() => checkApp({ name: "notes", plugins: [{ name: "db", section: { schema: withPath, restart: ["path"] }, start }] })).not.toThrow();
+    expect(() => checkApp({ name: "notes", plugins: [{ name: "db", section: { schema: withPath, restart: ["pth" as "path"] }, start }] })).toThrow('plugin "db": section.restart names "pth", which its schema does not have');
   });
 });
