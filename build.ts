@@ -38,9 +38,10 @@ const where = dirname(entry);
 const commit = await commitId(values.commit);
 const built = await buildTime();
 const rodentVersion = values.version ?? pkg.version;
+const programVersion = name === "rodent" ? rodentVersion : (values["app-version"] ?? appVersion(where) ?? rodentVersion);
 const defines = {
   RODENT_VERSION: JSON.stringify(rodentVersion),
-  RODENT_APP_VERSION: JSON.stringify(values["app-version"] ?? appVersion(where) ?? rodentVersion),
+  RODENT_APP_VERSION: JSON.stringify(programVersion),
   RODENT_COMMIT: JSON.stringify(commit),
   RODENT_BUILD_TIME: JSON.stringify(built),
   // Fixed at build time so no library picks a development code path from the environment.
@@ -57,7 +58,7 @@ if (!values["no-node"]) {
   // bun:ffi (the Bun-only sd_notify transport) is never loaded on Node
   await $`bun build ${entry} --target=node --minify --format=esm --external bun:ffi ${defineArgs("node")} --outfile ${nodeOutfile}`.quiet();
 }
-if (manOutfile) await writeManPage(manOutfile, rodentVersion, built);
+if (manOutfile) await writeManPage(manOutfile, name, programVersion, built);
 console.log(`built ${outfile}${values["no-node"] ? "" : ` and ${nodeOutfile}`} (${commit}, ${targetName(values.target)}) in ${Math.round(performance.now() - started)} ms`);
 
 // ---- What the build embeds: commit, build time and target, the same for two builds of a commit ----
@@ -89,9 +90,11 @@ export function targetName(bunTarget: string | undefined): string {
   return `${process.platform}-${process.arch}${libc}`;
 }
 
-/** Writes the man page generated from the command table (src/cli/manpage.ts). */
-async function writeManPage(path: string, version: string, date: string): Promise<void> {
+/** Writes the man page of program `name`, generated from the command table (src/cli/manpage.ts). */
+async function writeManPage(path: string, name: string, version: string, date: string): Promise<void> {
   const { manPage } = await import("./src/cli/manpage");
+  const { nameProgram } = await import("./src/program");
+  nameProgram({ name, version });
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, manPage(version, date.slice(0, 10)));
 }

@@ -1,11 +1,13 @@
 #!/bin/sh
-# Installs rodent from its release files: picks the archive for this machine (os, arch, glibc or
-# musl), verifies it against SHA256SUMS and refuses on a mismatch, then installs the binary, the
-# man page and contrib/ under a prefix and prints what it did. POSIX sh; needs tar, gzip and
+# Installs rodent (or an application built on it, --name) from its release files: picks the
+# archive for this machine (os, arch, glibc or musl), verifies it against SHA256SUMS and refuses on
+# a mismatch, then installs the binary, the man page, README, licences and contrib/ (what the
+# archive holds of them) under a prefix and prints what it did. POSIX sh; needs tar, gzip and
 # sha256sum (or shasum, or openssl), and curl or wget for a URL.
 #
 #   sh install.sh --from https://github.com/OWNER/rodent/releases/download/v0.1.0
 #   sh install.sh --from ./dist/release --prefix "$HOME/.local"
+#   sh install.sh --from ./dist/release --name notes      # notes-<version>-<target>.tar.gz
 #
 # The checksums prove the archive is the one SHA256SUMS names; they prove nothing about
 # SHA256SUMS itself, so fetch it over https from the project's own release page.
@@ -13,10 +15,12 @@ set -eu
 
 usage() {
   cat <<USAGE
-Usage: install.sh [--from URL|DIR] [--prefix DIR] [--target TARGET] [--version VERSION]
+Usage: install.sh [--from URL|DIR] [--name NAME] [--prefix DIR] [--target TARGET] [--version VERSION]
 
   --from URL|DIR    where the release files are (default: \$RODENT_RELEASE_URL)
-  --prefix DIR      install under DIR/bin, DIR/share/man/man1, DIR/share/rodent (default /usr/local)
+  --name NAME       the program: rodent, or an application built on it whose archives are
+                    NAME-VERSION-TARGET.tar.gz (default rodent)
+  --prefix DIR      install under DIR/bin, DIR/share/man/man1, DIR/share/NAME (default /usr/local)
   --target TARGET   linux-x64, linux-arm64, linux-x64-musl, linux-arm64-musl, darwin-arm64 or
                     darwin-x64 (default: this machine's)
   --version VERSION the version to pick when the release files hold more than one
@@ -29,12 +33,14 @@ fail() {
 }
 
 from=${RODENT_RELEASE_URL:-}
+name=rodent
 prefix=/usr/local
 target=
 version=
 while [ $# -gt 0 ]; do
   case $1 in
     --from) [ $# -ge 2 ] || { usage >&2; exit 2; }; from=$2; shift 2 ;;
+    --name) [ $# -ge 2 ] || { usage >&2; exit 2; }; name=$2; shift 2 ;;
     --prefix) [ $# -ge 2 ] || { usage >&2; exit 2; }; prefix=$2; shift 2 ;;
     --target) [ $# -ge 2 ] || { usage >&2; exit 2; }; target=$2; shift 2 ;;
     --version) [ $# -ge 2 ] || { usage >&2; exit 2; }; version=$2; shift 2 ;;
@@ -43,6 +49,13 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$from" ] || fail "say where the release files are: --from URL or DIR, or RODENT_RELEASE_URL"
+case $name in
+  [a-z]*) ;;
+  *) fail "--name '$name': expected lower-case letters, digits and '-', starting with a letter" ;;
+esac
+case $name in
+  *[!a-z0-9-]*) fail "--name '$name': expected lower-case letters, digits and '-', starting with a letter" ;;
+esac
 
 # This machine as the archives name it.
 detect_target() {
@@ -108,7 +121,7 @@ sha256() {
 
 fetch SHA256SUMS
 # lines are "<sha256>  <name>" (a '*' before the name in binary mode)
-pattern="^rodent-${version:-[0-9][^/]*}-$target\\.tar\\.gz\$"
+pattern="^$name-${version:-[0-9][^/]*}-$target\\.tar\\.gz\$"
 matches=$(awk -v p="$pattern" '{ n = $2; sub(/^\*/, "", n); if (n ~ p) print $1 " " n }' "$work/SHA256SUMS")
 [ -n "$matches" ] || fail "SHA256SUMS from $from lists no archive for $target${version:+ version $version}"
 [ "$(echo "$matches" | wc -l)" -eq 1 ] || fail "SHA256SUMS from $from lists several versions for $target: choose one with --version"
@@ -123,20 +136,30 @@ echo "verified $archive (sha256 $actual)"
 
 mkdir "$work/unpacked"
 gzip -dc "$work/$archive" | (cd "$work/unpacked" && tar -xf -) || fail "cannot unpack $archive"
-[ -f "$work/unpacked/$base/rodent" ] || fail "$archive holds no $base/rodent"
+unpacked=$work/unpacked/$base
+[ -f "$unpacked/$name" ] || fail "$archive holds no $base/$name"
 
-# Into place by rename, so a running rodent keeps its old file and nothing sees half a binary.
-mkdir -p "$prefix/bin" "$prefix/share/man/man1" "$prefix/share/rodent" || fail "cannot create directories under $prefix: run as a user who may write there, or choose --prefix"
-cp "$work/unpacked/$base/rodent" "$prefix/bin/.rodent.new.$$"
-chmod 0755 "$prefix/bin/.rodent.new.$$"
-mv -f "$prefix/bin/.rodent.new.$$" "$prefix/bin/rodent"
-echo "installed $prefix/bin/rodent ($target)"
-if [ -f "$work/unpacked/$base/rodent.1" ]; then
-  cp "$work/unpacked/$base/rodent.1" "$prefix/share/man/man1/rodent.1"
-  chmod 0644 "$prefix/share/man/man1/rodent.1"
-  echo "installed $prefix/share/man/man1/rodent.1"
+# Into place by rename, so a running instance keeps its old file and nothing sees half a binary.
+mkdir -p "$prefix/bin" "$prefix/share/man/man1" "$prefix/share/$name" || fail "cannot create directories under $prefix: run as a user who may write there, or choose --prefix"
+cp "$unpacked/$name" "$prefix/bin/.$name.new.$$"
+chmod 0755 "$prefix/bin/.$name.new.$$"
+mv -f "$prefix/bin/.$name.new.$$" "$prefix/bin/$name"
+echo "installed $prefix/bin/$name ($target)"
+if [ -f "$unpacked/$name.1" ]; then
+  cp "$unpacked/$name.1" "$prefix/share/man/man1/$name.1"
+  chmod 0644 "$prefix/share/man/man1/$name.1"
+  echo "installed $prefix/share/man/man1/$name.1"
 fi
-rm -rf "$prefix/share/rodent/contrib"
-cp -R "$work/unpacked/$base/contrib" "$prefix/share/rodent/contrib"
-cp "$work/unpacked/$base/README.md" "$work/unpacked/$base/LICENSE" "$prefix/share/rodent/"
-echo "installed $prefix/share/rodent/ (README.md, LICENSE, contrib/: systemd, logrotate, nginx, Docker, Kubernetes)"
+shared=
+for doc in README.md LICENSE LICENSE.rodent; do
+  if [ -f "$unpacked/$doc" ]; then
+    cp "$unpacked/$doc" "$prefix/share/$name/$doc"
+    shared="$shared${shared:+, }$doc"
+  fi
+done
+if [ -d "$unpacked/contrib" ]; then
+  rm -rf "$prefix/share/$name/contrib"
+  cp -R "$unpacked/contrib" "$prefix/share/$name/contrib"
+  shared="$shared${shared:+, }contrib/"
+fi
+[ -z "$shared" ] || echo "installed $prefix/share/$name/ ($shared)"

@@ -6,4 +6,4 @@ export { duration, type DurationRange } from "./config/duration-schema";
 export { formatDuration } from "./config/duration";
 export { problem } from "./plugin/problem";
 export { dataDir } from "./instance/paths";
-export type { App, ConfigOf, InstanceView, Plugin, PluginContext, PluginLog, PluginScope, RequestBindings, RodentEnv, Started } from "./plugin/types";
+export type { App, ConfigOf, InstanceView, Plugin, PluginContext, PluginLog, PluginScope, RequestBindings, RodentEnv, Started, TraceContext } from "./plugin/types";

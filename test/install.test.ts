@@ -13,10 +13,16 @@ const SHELLS = ["sh", "dash"].filter((s) => Bun.which(s) !== null);
 /** A release directory whose "binaries" are scripts that print the target they stand for. */
 function releaseDir(version = "9.8.7"): string {
   const dir = tempDir();
+  writeFileSync(join(dir, "SHA256SUMS"), writeRelease(dir, "rodent", version));
+  return dir;
+}
+
+/** Writes the archives of program `name` into `dir`; returns their SHA256SUMS lines. */
+function writeRelease(dir: string, name: string, version: string): string {
   const sums: string[] = [];
   for (const target of [...TARGETS, "node"]) {
-    const base = `rodent-${version}-${target}`;
-    const program = target === "node" ? "rodent.mjs" : "rodent";
+    const base = `${name}-${version}-${target}`;
+    const program = target === "node" ? `${name}.mjs` : name;
     const data = tarGz([
       { path: base },
       { path: `${base}/LICENSE`, data: new TextEncoder().encode("MIT\n") },
@@ -24,14 +30,13 @@ function releaseDir(version = "9.8.7"): string {
       { path: `${base}/contrib` },
       { path: `${base}/contrib/systemd` },
       { path: `${base}/contrib/systemd/rodent.service`, data: new TextEncoder().encode("[Service]\n") },
-      { path: `${base}/${program}`, data: new TextEncoder().encode(`#!/bin/sh\necho "rodent ${version} for ${target}"\n`), executable: true },
-      { path: `${base}/rodent.1`, data: new TextEncoder().encode(".TH RODENT 1\n") },
+      { path: `${base}/${program}`, data: new TextEncoder().encode(`#!/bin/sh\necho "${name} ${version} for ${target}"\n`), executable: true },
+      { path: `${base}/${name}.1`, data: new TextEncoder().encode(`.TH ${name.toUpperCase()} 1\n`) },
     ], 1700000000);
     writeFileSync(join(dir, `${base}.tar.gz`), data);
     sums.push(`${new Bun.CryptoHasher("sha256").update(data).digest("hex")}  ${base}.tar.gz\n`);
   }
-  writeFileSync(join(dir, "SHA256SUMS"), sums.join(""));
-  return dir;
+  return sums.join("");
 }
 
 /** A PATH directory whose uname and ldd pretend to be another machine; everything else is real. */
@@ -107,6 +112,26 @@ for (const shell of SHELLS) {
       expect(missing.code).toBe(1);
       expect(missing.stderr).toBe(`install.sh: SHA256SUMS from ${from} lists no archive for linux-x64\n`);
       expect(existsSync(prefix)).toBe(false);
+    });
+
+    test("--name installs an application built on rodent from its own archives, beside rodent's in one SHA256SUMS", () => {
+      const from = releaseDir();
+      // an application whose name starts like another's must not be taken for it
+      writeFileSync(join(from, "SHA256SUMS"), readFileSync(join(from, "SHA256SUMS"), "utf8") + writeRelease(from, "notes", "2.3.4") + writeRelease(from, "notes-admin", "1.0.0"));
+      const prefix = join(tempDir(), "prefix");
+      const r = install(shell, ["--from", from, "--name", "notes", "--prefix", prefix]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      const host = `${process.platform}-${process.arch}`;
+      expect(r.stdout).toContain(`verified notes-2.3.4-${host}.tar.gz (sha256 `);
+      expect(r.stdout).toContain(`installed ${prefix}/bin/notes (${host})\n`);
+      expect(r.stdout).toContain(`installed ${prefix}/share/man/man1/notes.1\n`);
+      expect(r.stdout).toContain(`installed ${prefix}/share/notes/ (README.md, LICENSE, contrib/)\n`);
+      expect(readdirSync(join(prefix, "bin"))).toEqual(["notes"]);
+      expect(Bun.spawnSync([join(prefix, "bin/notes")], { stdout: "pipe" }).stdout.toString()).toBe(`notes 2.3.4 for ${host}\n`);
+      const bad = install(shell, ["--from", from, "--name", "../notes", "--prefix", prefix]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toBe("install.sh: --name '../notes': expected lower-case letters, digits and '-', starting with a letter\n");
     });
 
     test("without --from or RODENT_RELEASE_URL it says where to point it; RODENT_RELEASE_URL works", () => {

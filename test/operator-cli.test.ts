@@ -106,7 +106,7 @@ _rodent; printf '%s\\n' "\${COMPREPLY[@]}"`;
     expect(complete(stdout, "rodent", "re")).toEqual(["reload", "reopen", "restart"]);
     expect(complete(stdout, "rodent", "")).toContain("completion");
     expect(complete(stdout, "rodent", "serve", "--pid")).toEqual(["--pid-file"]);
-    expect(complete(stdout, "rodent", "stop", "--")).toEqual(["--config", "--force", "--help", "--pid-file", "--timeout"]);
+    expect(complete(stdout, "rodent", "stop", "--")).toEqual(["--config", "--force", "--help", "--json", "--pid-file", "--timeout"]);
     expect(complete(stdout, "rodent", "config", "ch")).toEqual(["check"]);
     expect(complete(stdout, "rodent", "completion", "")).toEqual(["bash", "fish", "zsh"]);
     expect(complete(stdout, "rodent", "-s", "re")).toEqual(["reload", "reopen"]);

@@ -34,7 +34,7 @@ export const configFileFlag: Record<string, Flag> = {
 
 /** -c for the commands that talk to a running instance: no ./rodent.yml, see locateConfigFile. */
 export const controlConfigFlag: Record<string, Flag> = {
-  config: { type: "string", short: "c", value: "FILE", description: "config file whose server.pidFile names the instance (default: ~/.rodent/rodent.yml, /etc/rodent/rodent.yml; never ./rodent.yml)" },
+  config: { type: "string", short: "c", value: "FILE", description: "config file whose server.pidFile names the instance (default: ~/.{name}/{name}.yml, /etc/{name}/{name}.yml; never ./{name}.yml)" },
 };
 
 export const pidFileFlag: Record<string, Flag> = {

@@ -2,6 +2,7 @@
 import { loadConfig } from "../config/load";
 import { EXIT } from "../kernel/exit-codes";
 import type { Command } from "./command";
+import { finish, jsonFlag } from "./outcome";
 import { controlConfigFlag } from "./config-flags";
 import { controlConfigInput } from "./target";
 import { parsePort } from "./command";
@@ -15,6 +16,7 @@ export const health: Command = {
     host: { type: "string", value: "HOST", description: "host to ask (default: server.host)" },
     port: { type: "string", short: "p", value: "PORT", description: "port to ask (default: server.port)", parse: parsePort },
     socket: { type: "string", value: "PATH", description: "unix socket to ask (default: server.socket)" },
+    ...jsonFlag,
   },
   async run({ flags }) {
     const overrides: Record<string, unknown> = {};
@@ -29,16 +31,23 @@ export const health: Command = {
     for (let attempt = 1; attempt <= 3; attempt++) {
       const result = await ask(socket, host, config.server.port, config.health.endpoint);
       if (result.ok) {
-        process.stdout.write(`healthy: ${where} answered ${result.status} ${result.body}\n`);
-        return EXIT.ok;
+        return finish("health", flags, EXIT.ok, { text: `healthy: ${where} answered ${result.status} ${result.body}`, fields: { healthy: true, url: where, status: result.status, body: bodyOf(result.body) } });
       }
       last = result.why;
       if (attempt < 3) await new Promise((r) => setTimeout(r, 300));
     }
-    process.stderr.write(`unhealthy: ${where}: ${last}\n`);
-    return EXIT.failure;
+    return finish("health", flags, EXIT.failure, { text: `unhealthy: ${where}: ${last}`, fields: { healthy: false, url: where, attempts: 3 } });
   },
 };
+
+/** The endpoint's answer as JSON when it is JSON (rodent's is), else the text. */
+function bodyOf(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
 
 async function ask(socket: string | undefined, host: string, port: number, path: string): Promise<{ ok: true; status: number; body: string } | { ok: false; why: string }> {
   const { request } = await import("node:http");

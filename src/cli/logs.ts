@@ -10,6 +10,7 @@ import { controlConfigInput, findTarget, targetFlags } from "./target";
 import { readStatusOf } from "../instance/status";
 import { openSharedFile } from "../instance/shared-file";
 import { logFilePath } from "./log-path";
+import { JsonLines } from "./json-lines";
 import { program } from "../program";
 
 export const logs: Command = {
@@ -26,6 +27,7 @@ export const logs: Command = {
       },
     },
     follow: { type: "boolean", short: "f", description: "keep printing new lines until Ctrl-C" },
+    json: { type: "boolean", description: "print JSON lines: a JSON log as it is; a text log is refused (exit 1)" },
   },
   async run({ flags }) {
     const { config } = await loadConfig(controlConfigInput(flags));
@@ -47,12 +49,18 @@ export const logs: Command = {
     const trust: LogTrust = named ? { follow: true } : { follow: false, ownerUid: owner!.uid };
     const fd = openLog(path, trust);
     const { text, end } = tail(fd, (flags.lines as number | undefined) ?? 100);
-    process.stdout.write(text);
+    const json = flags.json ? new JsonLines(path) : undefined;
+    try {
+      process.stdout.write(json ? json.push(text) : text);
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
     if (!flags.follow) {
       closeSync(fd);
       return EXIT.ok;
     }
-    return follow(path, fd, end, trust);
+    return follow(path, fd, end, trust, json);
   },
 };
 
@@ -123,8 +131,11 @@ function count(buffer: Buffer, byte: number): number {
   return c;
 }
 
-/** Follows the file; when the path names a new file (rotation) or it shrank, reads on from the new start. */
-async function follow(path: string, first: number, offset: number, trust: LogTrust): Promise<number> {
+/**
+ * Follows the file; when the path names a new file (rotation) or it shrank, reads on from the new
+ * start. With `json`, what is read goes through it line by line.
+ */
+async function follow(path: string, first: number, offset: number, trust: LogTrust, json: JsonLines | undefined): Promise<number> {
   let fd = first;
   let position = offset;
   let stopped = false;
@@ -141,7 +152,8 @@ async function follow(path: string, first: number, offset: number, trust: LogTru
       position += n;
       // a copy: the stream may still hold the chunk when the buffer is read into again; and a slow
       // reader (`| less`) is waited for instead of queueing the whole file in memory
-      if (!process.stdout.write(Buffer.from(buffer.subarray(0, n)))) await drained();
+      const chunk = Buffer.from(buffer.subarray(0, n));
+      if (!process.stdout.write(json ? json.push(chunk) : chunk)) await drained();
     }
   };
   while (!stopped && !process.stdout.destroyed) {
@@ -156,6 +168,7 @@ async function follow(path: string, first: number, offset: number, trust: LogTru
     }
     if (atPath && atPath.ino !== own.ino) {
       await drain();
+      if (json) process.stdout.write(json.end());
       closeSync(fd);
       fd = openLog(path, trust);
       position = 0;

@@ -6,13 +6,14 @@ import { EXIT } from "../kernel/exit-codes";
 import { oneLine } from "../log/escape";
 import { signalFor } from "../kernel/signals";
 import type { Command } from "./command";
+import { finish, jsonFlag } from "./outcome";
 import { findTarget, signalHolder, targetFlags, waitFor } from "./target";
 import { program } from "../program";
 
 export const reload: Command = {
   name: "reload",
   summary: "Reload the config file of the running instance and report whether it was applied.",
-  flags: targetFlags,
+  flags: { ...targetFlags, ...jsonFlag },
   async run({ flags }) {
     const { pidPath, seen } = await findTarget(flags);
     if (seen.kind !== "held") throw new RodentError(`${program().name} is not running (PID file ${pidPath}); start it with '${program().name} serve'`);
@@ -47,15 +48,20 @@ export const reload: Command = {
     if (!r && ended) throw new RodentError(`${program().name} (PID ${pid}) ${ended}; nothing was reloaded`);
     if (!r) throw new RodentError(`${program().name} (PID ${pid}) did not report a reload outcome within 10 s; check its log`);
     if (!r.applied) {
-      process.stderr.write(`reload rejected; the running config stays:\n  ${(r.errors ?? []).map(oneLine).join("\n  ")}\n`);
-      return EXIT.failure;
+      const errors = r.errors ?? [];
+      return finish("reload", flags, EXIT.failure, {
+        text: `reload rejected; the running config stays:\n  ${errors.map(oneLine).join("\n  ")}`,
+        error: "reload rejected; the running config stays",
+        fields: { pid, applied: false, errors },
+      });
     }
     const now = record();
-    process.stdout.write(
-      `reload applied: config ${now?.configHash} (generation ${now?.generation})` +
+    return finish("reload", flags, EXIT.ok, {
+      text:
+        `reload applied: config ${now?.configHash} (generation ${now?.generation})` +
         `${r.changed?.length ? `; changed ${r.changed.join(", ")}` : "; nothing changed"}` +
-        `${r.restartNeeded?.length ? `; on the next restart: ${r.restartNeeded.join(", ")}` : ""}\n`,
-    );
-    return EXIT.ok;
+        `${r.restartNeeded?.length ? `; on the next restart: ${r.restartNeeded.join(", ")}` : ""}`,
+      fields: { pid, applied: true, config: now?.configHash ?? null, generation: now?.generation ?? null, changed: r.changed ?? [], restartNeeded: r.restartNeeded ?? [] },
+    });
   },
 };

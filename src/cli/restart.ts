@@ -14,13 +14,14 @@ import { readStatus } from "../instance/status";
 import { EXIT } from "../kernel/exit-codes";
 import { signalFor } from "../kernel/signals";
 import type { Command } from "./command";
+import { finish, jsonFlag } from "./outcome";
 import { findTarget, targetFlags, waitFor } from "./target";
 import { program } from "../program";
 
 export const restart: Command = {
   name: "restart",
   summary: "Replace the running instance with a fresh start of the binary on disk, dropping no request.",
-  flags: targetFlags,
+  flags: { ...targetFlags, ...jsonFlag },
   details:
     "The running instance starts its successor itself (SIGUSR2), as its own user and with its own\nenvironment and output; the successor binds the same port (SO_REUSEPORT) or is handed the\nlistening socket, becomes ready, takes over the PID file, and only then is the old one told to\ndrain. Replacing the binary first and then restarting is an upgrade. One restart at a time.",
   async run({ flags }) {
@@ -47,11 +48,10 @@ export const restart: Command = {
       }
       const gone = await waitFor(() => !isAlive(old), 120_000);
       const version = readStatus(pidPath)?.version;
-      process.stdout.write(
-        `${program().name} restarted: PID ${old} → PID ${next.pid} on ${next.address}${version ? ` (version ${version})` : ""}` +
-          `${gone ? "" : `; PID ${old} is still draining`}\n`,
-      );
-      return EXIT.ok;
+      return finish("restart", flags, EXIT.ok, {
+        text: `${program().name} restarted: PID ${old} → PID ${next.pid} on ${next.address}${version ? ` (version ${version})` : ""}${gone ? "" : `; PID ${old} is still draining`}`,
+        fields: { previousPid: old, pid: next.pid, address: next.address, version: version ?? null, previousDraining: !gone },
+      });
     } finally {
       lock.release();
     }

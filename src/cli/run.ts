@@ -7,15 +7,22 @@ import { program } from "../program";
 import { commandHelp, parseCommand, type CliApp } from "./command";
 import { COMMANDS, findCommand, mainHelp } from "./index";
 import { translateNginxHabits } from "./nginx-habits";
+import { outcomeJson } from "./outcome";
+
+/** The command being run with --json, if one is: its failure is a JSON object on stdout too. */
+interface JsonMode {
+  command?: string;
+}
 
 /** Runs `check`, then the command `argv` names for `app`, and ends the process with its exit code. */
 export function runCli(app: CliApp, argv: string[], check: () => void = () => {}): Promise<never> {
+  const json: JsonMode = {};
   return Promise.resolve()
     .then(check)
-    .then(() => main(argv, app))
+    .then(() => main(argv, app, json))
     .then(
       (code) => code,
-      (error) => report(error),
+      (error) => report(error, json),
     )
     .then(async (code) => {
       // process.exit drops what a slow pipe reader has not taken yet (`rodent logs | less`)
@@ -24,7 +31,7 @@ export function runCli(app: CliApp, argv: string[], check: () => void = () => {}
     });
 }
 
-async function main(argv: string[], app: CliApp): Promise<number> {
+async function main(argv: string[], app: CliApp, json: JsonMode): Promise<number> {
   const [name, ...rest] = translateNginxHabits(argv);
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     const topic = name === "help" ? rest[0] : undefined;
@@ -42,15 +49,18 @@ async function main(argv: string[], app: CliApp): Promise<number> {
   if (!command) {
     throw new UsageError(`unknown command '${name}'`, `commands: ${COMMANDS.map((c) => c.name).join(", ")}, help`);
   }
+  // a usage error in a command line that asks for --json is answered in JSON as well
+  if ("json" in command.flags && rest.includes("--json")) json.command = command.name;
   const parsed = parseCommand(command, rest, app);
   if (parsed === "help") {
     process.stdout.write(commandHelp(command));
     return EXIT.ok;
   }
+  json.command = parsed.flags.json === true ? command.name : undefined;
   return command.run(parsed);
 }
 
-function report(error: unknown): number {
+function report(error: unknown, json: JsonMode): number {
   const { name } = program();
   if (error instanceof UsageError) {
     process.stderr.write(`${name}: ${error.message}\n${error.hint}\n`);
@@ -61,7 +71,9 @@ function report(error: unknown): number {
   }
   const message = error instanceof Error ? error.message : String(error);
   claimDaemonChannel()?.send({ kind: "failed", message });
-  return error instanceof RodentError ? error.exitCode : EXIT.failure;
+  const code = error instanceof RodentError ? error.exitCode : EXIT.failure;
+  if (json.command !== undefined) process.stdout.write(outcomeJson(json.command, code, { error: error instanceof RodentError ? message : `unexpected error: ${message}` }));
+  return code;
 }
 
 /**

@@ -5,8 +5,9 @@ import { usageOf, type Usage } from "../instance/usage";
 import { EXIT } from "../kernel/exit-codes";
 import { ms } from "../config/duration";
 import { DURATION_BOUNDS } from "../config/schema";
-import { jsonEscaped, oneLine } from "../log/escape";
+import { oneLine } from "../log/escape";
 import type { Command } from "./command";
+import { finish, jsonFlag } from "./outcome";
 import { findTarget, targetFlags } from "./target";
 import { program } from "../program";
 
@@ -18,48 +19,43 @@ const MIN_SILENCE_MS = 3000;
 export const status: Command = {
   name: "status",
   summary: "Show whether {name} is running (exit 0), stale (1), not running (3) or not responding (4).",
-  flags: { ...targetFlags, json: { type: "boolean", description: "print as JSON" } },
+  flags: { ...targetFlags, ...jsonFlag },
   async run({ flags }) {
     const { pidPath, seen } = await findTarget(flags);
     // What the record says was written by the instance's user, who may not be the caller: its
-    // strings reach the terminal with every control character escaped (see show()).
-    const print = (text: string, data: Record<string, unknown>) =>
-      process.stdout.write(flags.json ? `${jsonEscaped(JSON.stringify({ pidFile: pidPath, ...data }))}\n` : `${text}\n`);
+    // strings reach the terminal with every control character escaped (see show(); outcomeJson).
+    // Every outcome is a report on stdout, not running too (LSB status).
+    const print = (code: number, text: string, data: Record<string, unknown>) => finish("status", flags, code, { text, stream: "stdout", fields: { pidFile: pidPath, ...data } });
     if (seen.kind === "absent") {
-      print(`${program().name} is not running (no PID file at ${pidPath})`, { running: false });
-      return EXIT.notRunning;
+      return print(EXIT.notRunning, `${program().name} is not running (no PID file at ${pidPath})`, { running: false });
     }
     if (seen.kind === "stale") {
-      print(`${program().name} is not running, but its PID file ${pidPath} remains (${seen.why})`, { running: false, stale: true, why: seen.why });
-      return EXIT.failure;
+      return print(EXIT.failure, `${program().name} is not running, but its PID file ${pidPath} remains (${seen.why})`, { running: false, stale: true, why: seen.why });
     }
     if (seen.kind !== "held") return EXIT.failure;
     const { pid, verdict } = seen.holder;
     if (verdict.kind === "unverified") {
-      print(`PID ${pid} named by ${pidPath} is alive but could not be verified as ${program().name} (${verdict.why})`, { running: "unknown", pid, why: verdict.why });
-      return EXIT.statusUnknown;
+      return print(EXIT.statusUnknown, `PID ${pid} named by ${pidPath} is alive but could not be verified as ${program().name} (${verdict.why})`, { running: "unknown", pid, why: verdict.why });
     }
     const read = readStatusOf(pidPath, { pid, uid: verdict.uid });
     if (read.kind === "absent") {
-      print(`${program().name} is running (PID ${pid}), state starting`, { running: true, pid, state: "starting" });
-      return EXIT.ok;
+      return print(EXIT.ok, `${program().name} is running (PID ${pid}), state starting`, { running: true, pid, state: "starting" });
     }
     if (read.kind === "refused") {
-      print(`${program().name} is running (PID ${pid}), state unknown: its status record was ignored (${read.why})`, { running: true, pid, state: "unknown", why: read.why });
-      return EXIT.ok;
+      return print(EXIT.ok, `${program().name} is running (PID ${pid}), state unknown: its status record was ignored (${read.why})`, { running: true, pid, state: "unknown", why: read.why });
     }
     const record = read.record;
     const silence = silentFor(record);
     if (silence) {
       const text = `${program().name} (PID ${pid}) is not responding: no heartbeat since ${show(record.updatedAt)} (${Math.round(silence.ms / 1000)} s ago; it records one every ${record.heartbeatMs} ms); last state ${show(record.state)}`;
-      print(text, { running: true, responding: false, pid, state: record.state, since: record.updatedAt, silentMs: silence.ms, heartbeatMs: record.heartbeatMs });
-      return EXIT.statusUnknown;
+      return print(EXIT.statusUnknown, text, { running: true, responding: false, pid, state: record.state, since: record.updatedAt, silentMs: silence.ms, heartbeatMs: record.heartbeatMs });
     }
     const uptimeMs = Date.now() - Date.parse(record.startedAt);
     // from /proc of the process the PID file names, which was verified above; never from the record
     const usage = usageOf(pid, tcpPort(record.address));
     const reopenError = typeof record.logReopenError === "string" ? record.logReopenError : undefined;
-    print(
+    return print(
+      EXIT.ok,
       [
         `${program().name} is running (PID ${pid})`,
         `  state:    ${show(record.state)}`,
@@ -75,7 +71,6 @@ export const status: Command = {
         rssBytes: usage.rssBytes ?? null, cpuMs: usage.cpuMs ?? null, connections: usage.connections ?? null, ...(reopenError ? { logReopenError: reopenError } : {}),
       },
     );
-    return EXIT.ok;
   },
 };
 

@@ -9,6 +9,7 @@ import { readStatusOf, removeStatus } from "../instance/status";
 import { EXIT } from "../kernel/exit-codes";
 import { signalFor } from "../kernel/signals";
 import type { Command } from "./command";
+import { finish, jsonFlag } from "./outcome";
 import { findTarget, signalHolder, targetFlags, waitFor } from "./target";
 import { program } from "../program";
 
@@ -30,12 +31,12 @@ export const stop: Command = {
       },
     },
     force: { type: "boolean", description: "after the timeout, SIGKILL it and remove its PID file" },
+    ...jsonFlag,
   },
   async run({ flags }) {
     const { pidPath, seen } = await findTarget(flags);
     if (seen.kind === "absent") {
-      process.stdout.write(`${program().name} is not running (no PID file at ${pidPath})\n`);
-      return EXIT.ok;
+      return finish("stop", flags, EXIT.ok, { text: `${program().name} is not running (no PID file at ${pidPath})`, fields: { pidFile: pidPath, running: false } });
     }
     if (seen.kind === "stale") {
       const me = process.geteuid?.() ?? -1;
@@ -44,8 +45,10 @@ export const stop: Command = {
         throw new RodentError(`the PID file ${pidPath} belongs to uid ${seen.ownerUid} and names a process that is not ${program().name} (${seen.why}); nothing was signalled and the file was left alone: remove it if it is stale`);
       }
       const removed = removeIfUnchanged(pidPath, seen.ino);
-      process.stdout.write(`${program().name} is not running (${seen.why}); ${removed ? `removed the stale PID file ${pidPath}` : `could not remove the stale PID file ${pidPath} (${removed === false ? "permission denied" : "changed meanwhile"}): remove it as its owner (uid ${seen.ownerUid})`}\n`);
-      return EXIT.ok;
+      return finish("stop", flags, EXIT.ok, {
+        text: `${program().name} is not running (${seen.why}); ${removed ? `removed the stale PID file ${pidPath}` : `could not remove the stale PID file ${pidPath} (${removed === false ? "permission denied" : "changed meanwhile"}): remove it as its owner (uid ${seen.ownerUid})`}`,
+        fields: { pidFile: pidPath, running: false, stale: true, why: seen.why, removed: removed === true },
+      });
     }
     if (seen.kind !== "held") return EXIT.failure;
     const { holder } = seen;
@@ -59,8 +62,8 @@ export const stop: Command = {
     if (record?.state === "draining") assertMaySignal(pid, holder.verdict, "stop");
     else signalHolder(holder, signalFor("stop"), "stop");
     if (await waitFor(() => !isAlive(pid), timeoutMs)) {
-      process.stdout.write(`${program().name} stopped (PID ${pid}) in ${Date.now() - started} ms\n`);
-      return EXIT.ok;
+      const tookMs = Date.now() - started;
+      return finish("stop", flags, EXIT.ok, { text: `${program().name} stopped (PID ${pid}) in ${tookMs} ms`, fields: { pidFile: pidPath, pid, stopped: true, killed: false, durationMs: tookMs } });
     }
     if (!flags.force) {
       throw new RodentError(`${program().name} (PID ${pid}) did not exit within ${timeoutMs} ms (${source}); it may still be draining: wait, or use --force to SIGKILL it`);
@@ -69,8 +72,10 @@ export const stop: Command = {
     await waitFor(() => !isAlive(pid), 5000);
     removeIfUnchanged(pidPath, ino);
     removeStatus(pidPath, owner);
-    process.stdout.write(`${program().name} (PID ${pid}) did not exit within ${timeoutMs} ms: killed it and removed ${pidPath}\n`);
-    return EXIT.ok;
+    return finish("stop", flags, EXIT.ok, {
+      text: `${program().name} (PID ${pid}) did not exit within ${timeoutMs} ms: killed it and removed ${pidPath}`,
+      fields: { pidFile: pidPath, pid, stopped: true, killed: true, durationMs: Date.now() - started },
+    });
   },
 };
 

@@ -7,6 +7,7 @@ import type { ConnEnv } from "./adapter";
 import type { AccessRecord } from "../log/logger";
 import { requestIdFor } from "./request-id";
 import { pathOf, redactedTarget, schemeOf } from "./target";
+import { traceOf, type TraceContext } from "./trace";
 import { clientInfo, type TrustTest } from "./trust";
 
 export interface HttpSettings {
@@ -58,6 +59,8 @@ class RequestEnv {
   over = false;
   /** null until asked. */
   private peerSeen: string | undefined | null = null;
+  /** null until asked. */
+  private traceSeen: TraceContext | undefined | null = null;
 
   constructor(
     readonly request: Request,
@@ -80,6 +83,15 @@ class RequestEnv {
   get peer(): string | undefined {
     if (this.peerSeen === null) this.peerSeen = this.conn.peer(this.request);
     return this.peerSeen;
+  }
+
+  /**
+   * The caller's W3C trace context (see trace.ts), parsed on first use: by the access log when it
+   * is on, else only when a handler asks. Undefined without a valid traceparent header.
+   */
+  get trace(): TraceContext | undefined {
+    if (this.traceSeen === null) this.traceSeen = traceOf(this.request.headers);
+    return this.traceSeen;
   }
 
   /**
@@ -161,6 +173,7 @@ export function createApp(ctx: AppContext): Handler {
           ip: client.ip,
           scheme: client.scheme,
           userAgent: request.headers.get("user-agent"),
+          traceId: env.trace?.traceId,
         });
       };
       if (conn.settled) conn.settled(request, log);

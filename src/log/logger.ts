@@ -22,6 +22,8 @@ export interface AccessRecord {
   ip: string;
   scheme: string;
   userAgent: string | null;
+  /** The W3C trace id of a valid incoming traceparent (32 lower-case hex digits); undefined without one. */
+  traceId?: string;
 }
 
 /** An access record waiting in the sink, stamped with the time it was logged. */
@@ -111,9 +113,9 @@ export class Logger {
    */
   private accessLine(r: QueuedAccess): string {
     if (this.format === "json") {
-      return `{"time":"${isoAt(r.at)}","level":"info","tag":"access","requestId":${jsonString(r.requestId)},"method":${jsonString(r.method)},"path":${jsonString(r.path)},"status":${r.status},"durationMs":${r.durationMs},"bytes":${r.bytes},"ip":${jsonString(r.ip)},"scheme":${jsonString(r.scheme)},"userAgent":${r.userAgent === null ? "null" : jsonString(r.userAgent)}}\n`;
+      return `{"time":"${isoAt(r.at)}","level":"info","tag":"access","requestId":${jsonString(r.requestId)},"method":${jsonString(r.method)},"path":${jsonString(r.path)},"status":${r.status},"durationMs":${r.durationMs},"bytes":${r.bytes},"ip":${jsonString(r.ip)},"scheme":${jsonString(r.scheme)},"userAgent":${r.userAgent === null ? "null" : jsonString(r.userAgent)}${r.traceId === undefined ? "" : `,"traceId":"${r.traceId}"`}}\n`;
     }
-    return `${isoAt(r.at).slice(11, 23)} access ${oneLine(`${r.method} ${r.path} ${r.status} ${r.durationMs}ms ${r.bytes}b ${r.ip} id=${r.requestId} ua=${jsonString(r.userAgent ?? "")}`)}\n`;
+    return `${isoAt(r.at).slice(11, 23)} access ${oneLine(`${r.method} ${r.path} ${r.status} ${r.durationMs}ms ${r.bytes}b ${r.ip} id=${r.requestId}${r.traceId === undefined ? "" : ` trace=${r.traceId}`} ua=${jsonString(r.userAgent ?? "")}`)}\n`;
   }
 
   flush(): void {

@@ -2,6 +2,9 @@
 // field says when it runs, in what order, and what happens at the shutdown deadline.
 import type { Hono } from "hono";
 import type * as v from "valibot";
+import type { TraceContext } from "../http/trace";
+
+export type { TraceContext };
 
 /**
  * A part of an application: a name, an optional config section, and a start function. Plugins
@@ -130,7 +133,10 @@ export interface InstanceView {
 
 /** What every route handler finds in c.env, beside the runtime's own bindings. */
 export interface RequestBindings {
-  /** The request's id: a sane X-Request-Id from the client, else a fresh UUID; echoed in the response. */
+  /**
+   * The request's id, echoed in the response: the client's X-Request-Id when it is 1–128 characters
+   * safe in a log line, else a new one, `<16 hex digits drawn when the process started>-<counter>`.
+   */
   readonly requestId: string;
   /**
    * Fires when the client goes away, when the request timeout passes, or 100 ms before the
@@ -141,6 +147,12 @@ export interface RequestBindings {
   readonly peer: string | undefined;
   /** The client's address and scheme, believing forwarded headers only from server.trustProxy. */
   client(): { ip: string; scheme: string };
+  /**
+   * The caller's W3C trace context from a valid `traceparent` header (and its `tracestate`), to
+   * continue the trace in what the handler calls; undefined without one or with an invalid one.
+   * Parsed on first use; its traceId is in the request's access line.
+   */
+  readonly trace: TraceContext | undefined;
 }
 
 /** The Env type for a plugin's Hono app: `new Hono<RodentEnv>()`. */
