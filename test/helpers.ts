@@ -1,10 +1,12 @@
 // Test helpers: spawn the compiled binary (or the Node bundle), wait on conditions, free ports,
 // temp dirs, and kill only what a test started, by PID, after each test.
-import { afterAll, beforeAll, expect } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { expect } from "bun:test";
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+
+export { isAlive, migrateQueuedConnections } from "./machine-state";
 
 export const ROOT = resolve(import.meta.dir, "..");
 
@@ -141,27 +143,60 @@ export function otherUser(): { name: string; uid: number; gid: number; run: (cmd
   if (process.getuid?.() !== 0) return undefined;
   const name = "rodent-other";
   const id = () => Bun.spawnSync(["id", "-u", name]);
-  if (id().exitCode !== 0) {
-    // exit 9: created meanwhile by another test file
+  // Test files in parallel workers may run useradd at the same moment: one creates the user, the
+  // others fail (exit 9: it exists; exit 10: /etc/passwd is locked). The user existing is what counts.
+  for (let attempt = 1; id().exitCode !== 0; attempt++) {
     const made = Bun.spawnSync(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name]);
-    if (made.exitCode !== 0 && made.exitCode !== 9) throw new Error(`useradd ${name} failed: ${made.stderr.toString()}`);
+    if (made.exitCode !== 0 && id().exitCode !== 0 && attempt >= 5) throw new Error(`useradd ${name} failed: ${made.stderr.toString()}`);
+    if (made.exitCode !== 0) Bun.sleepSync(100 * attempt);
   }
   const uid = Number(id().stdout.toString().trim());
   const gid = Number(Bun.spawnSync(["id", "-g", name]).stdout.toString().trim());
   return { name, uid, gid, run: (cmd) => ["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", ...cmd] };
 }
 
-/** Runs wrk against `url` and returns its counts of requests, non-2xx answers and socket errors. */
-export async function wrk(url: string, seconds: number): Promise<{ requests: number; non2xx: number; socketErrors: number; output: string }> {
+export interface WrkResult {
+  requests: number;
+  non2xx: number;
+  socketErrors: number;
+  output: string;
+}
+
+/** Runs wrk against `url` for `seconds` and returns its counts of requests, non-2xx answers and socket errors. */
+export async function wrk(url: string, seconds: number): Promise<WrkResult> {
+  return wrkUntilStopped(url, seconds).stop(false);
+}
+
+/**
+ * Starts wrk against `url` (2 threads, 16 connections), running until `stop()` sends it SIGINT
+ * (it then reports what it did) or `seconds` pass. `stop()` resolves with its counts of requests,
+ * non-2xx answers and socket errors; `stop(false)` waits for the run to end by itself.
+ */
+export function wrkUntilStopped(url: string, seconds = 60): { stop(interrupt?: boolean): Promise<WrkResult> } {
   const proc = Bun.spawn(["wrk", "-t2", "-c16", `-d${seconds}s`, "--timeout", "5s", url], { stdout: "pipe", stderr: "pipe" });
   track(proc.pid);
-  const output = await new Response(proc.stdout).text();
-  await proc.exited;
-  const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0);
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
-  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
-  const socketErrors = errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
-  return { requests, non2xx, socketErrors, output };
+  const text = new Response(proc.stdout).text();
+  return {
+    async stop(interrupt = true) {
+      if (interrupt) proc.kill("SIGINT");
+      const output = await text;
+      await proc.exited;
+      const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0);
+      const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
+      const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+      const socketErrors = errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
+      return { requests, non2xx, socketErrors, output };
+    },
+  };
+}
+
+/**
+ * Waits until each of `instances` has written `bytes` more output (its access lines: some 300
+ * bytes a request) than when called: proof that a load reaches every one of them.
+ */
+export async function servedMore(instances: Running[], bytes: number, timeoutMs = 10_000): Promise<void> {
+  const from = instances.map((r) => r.output().length);
+  await waitFor(() => instances.every((r, i) => r.output().length >= from[i]! + bytes), timeoutMs, () => `${bytes} more bytes of access lines from PIDs ${instances.map((r) => r.pid).join(", ")}`);
 }
 
 /** Runs `cmd` as the second local user (see otherUser) and requires it to succeed. */
@@ -278,20 +313,6 @@ export async function getJson(url: string, init?: RequestInit): Promise<any> {
   return (await fetch(url, init)).json();
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat[stat.lastIndexOf(")") + 2] !== "Z";
-  } catch {
-    return false;
-  }
-}
-
 /** Starts `rodent serve` on a free port with a PID file in a temp dir and waits for /ready. */
 export async function startServer(extra: string[] = [], options: SpawnOptions = {}): Promise<Running & { port: number; url: string; dir: string; pidFile: string }> {
   const dir = options.env?.HOME ?? tempDir();
@@ -320,34 +341,4 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, message: () => st
 
 function signalNumber(name: string): number {
   return ({ SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[name] ?? 0;
-}
-
-const MIGRATE = "/proc/sys/net/ipv4/tcp_migrate_req";
-
-/**
- * Closing one of two SO_REUSEPORT listeners resets the connections queued on it unless the kernel
- * migrates them (Linux 5.14+, net.ipv4.tcp_migrate_req=1); the README asks operators for the same.
- * Call at the top of a file or describe block: sets it to 1 before its tests and restores it after.
- * `before` is undefined where it cannot be read or set (not root, older kernel).
- */
-export function migrateQueuedConnections(): { readonly before: string | undefined; set(value: "0" | "1"): void } {
-  let before: string | undefined;
-  const set = (value: string) => writeFileSync(MIGRATE, value);
-  beforeAll(() => {
-    try {
-      before = readFileSync(MIGRATE, "utf8").trim();
-      set("1");
-    } catch {
-      before = undefined;
-    }
-  });
-  afterAll(() => {
-    if (before !== undefined) set(before);
-  });
-  return {
-    get before() {
-      return before;
-    },
-    set,
-  };
 }
