@@ -199,6 +199,17 @@ export async function servedMore(instances: Running[], bytes: number, timeoutMs 
   await waitFor(() => instances.every((r, i) => r.output().length >= from[i]! + bytes), timeoutMs, () => `${bytes} more bytes of access lines from PIDs ${instances.map((r) => r.pid).join(", ")}`);
 }
 
+/**
+ * Runs `scenario` for the compiled binary and the Node bundle at the same time (for scenarios that
+ * mostly wait), and fails with each failed runtime's message prefixed by its name.
+ */
+export async function inBothRuntimes(scenario: (runtime: "bun" | "node") => Promise<void>): Promise<void> {
+  const runtimes = ["bun", "node"] as const;
+  const results = await Promise.allSettled(runtimes.map((runtime) => scenario(runtime)));
+  const failed = results.flatMap((result, i) => (result.status === "rejected" ? [`${runtimes[i]}: ${result.reason instanceof Error ? result.reason.message : String(result.reason)}`] : []));
+  if (failed.length > 0) throw new Error(failed.join("\n\n"));
+}
+
 /** Runs `cmd` as the second local user (see otherUser) and requires it to succeed. */
 export function asOther(cmd: string[]): void {
   const other = otherUser();
