@@ -1,7 +1,7 @@
 // Test helpers: spawn the compiled binary (or the Node bundle), wait on conditions, free ports,
 // temp dirs, and kill only what a test started, by PID, after each test.
 import { expect } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -18,9 +18,9 @@ if (!existsSync(join(ROOT, "dist/rodent")) || !existsSync(join(ROOT, "dist/roden
  * Where the tests run the programs from: dist/ itself, or, when the tests run as root from a
  * checkout other users cannot reach (a clone under /root or in a `mktemp -d` directory, both 0700),
  * a copy in a world-readable directory, so the second local user and nobody can execute it too.
- * Every test uses the same copy, so identity checks (same executable) see one file.
+ * Every test of a file uses the same copy, so identity checks (same executable) see one file.
  */
-const PROGRAMS = process.getuid?.() === 0 && !reachableByOthers(join(ROOT, "dist")) ? sharedCopyOfDist() : join(ROOT, "dist");
+const PROGRAMS = process.getuid?.() === 0 && !reachableByOthers(join(ROOT, "dist")) ? programsCopy() : join(ROOT, "dist");
 export const BIN = join(PROGRAMS, "rodent");
 export const BUNDLE = join(PROGRAMS, "rodent.mjs");
 
@@ -31,15 +31,34 @@ function reachableByOthers(dir: string): boolean {
   }
 }
 
-function sharedCopyOfDist(): string {
+/**
+ * dist/'s programs in a new world-readable temp dir: hard links, which cost nothing (each test
+ * file running in its own worker makes one; a copy of the binary is 100 MB), or copies where a
+ * link cannot be made (another file system) or the built file's mode would not let others run it.
+ */
+function programsCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), "rodent-dist-"));
   chmodSync(dir, 0o755);
-  copyFileSync(join(ROOT, "dist/rodent"), join(dir, "rodent"));
-  chmodSync(join(dir, "rodent"), 0o755);
-  copyFileSync(join(ROOT, "dist/rodent.mjs"), join(dir, "rodent.mjs"));
-  chmodSync(join(dir, "rodent.mjs"), 0o644);
-  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  for (const [name, mode] of [["rodent", 0o755], ["rodent.mjs", 0o644]] as const) {
+    const from = join(ROOT, "dist", name);
+    const to = join(dir, name);
+    try {
+      if ((statSync(from).mode & 0o777) !== mode) throw new Error(`${from} is not mode ${mode.toString(8)}`);
+      linkSync(from, to);
+    } catch {
+      copyFileSync(from, to);
+      chmodSync(to, mode);
+    }
+  }
   return dir;
+}
+
+/**
+ * Removes the copy programsCopy made, if any. test/setup.ts runs it after the last test of each
+ * file (a file has its own module registry in a parallel worker; a serial run, one for all files).
+ */
+export function removeProgramsCopy(): void {
+  if (PROGRAMS !== join(ROOT, "dist")) rmSync(PROGRAMS, { recursive: true, force: true });
 }
 
 const started = new Set<number>();

@@ -26,8 +26,8 @@ export function isAlive(pid: number): boolean {
  * holding this process's PID. Waits while a live process holds it, polling, at most `waitMs`,
  * then throws naming the file and its holder. A lock left by a process that is gone (a test run
  * killed mid-test) is removed and taken. Returns the release function: it removes the file only
- * while it still names this process, and may be called more than once; the lock is also released
- * when this process exits.
+ * while it still names this process, and may be called more than once. (No exit hook: bun test
+ * does not run them; the afterEach that releases it runs after a failed or timed-out test too.)
  */
 export async function lockMachine(name: string, waitMs = 45_000): Promise<() => void> {
   const path = join(tmpdir(), `rodent-test-${name}.lock`);
@@ -37,12 +37,9 @@ export async function lockMachine(name: string, waitMs = 45_000): Promise<() => 
       const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
       writeSync(fd, `${process.pid}\n`);
       closeSync(fd);
-      const release = () => {
-        process.off("exit", release);
+      return () => {
         if (holder(path) === process.pid) rmSync(path, { force: true });
       };
-      process.once("exit", release);
-      return release;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
