@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { appendFileSync, chmodSync, copyFileSync, existsSync, readFileSync, readlinkSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, copyFileSync, existsSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, cleanEnv, freePort, getJson, isAlive, ROOT, runRodent, spawnRodent, startServer, tempDir, track, waitFor } from "./helpers";
 
@@ -140,7 +140,7 @@ describe("an upgraded binary recognises the instance it replaced", () => {
     chmodSync(bin, 0o755);
     const port = await freePort();
     const pidFile = join(dir, "rodent.pid");
-    const old = Bun.spawn([bin, "serve", "--port", String(port), "--pid-file", pidFile], { env: { ...cleanEnv(), HOME: dir, RODENT_HEALTH_INTERVAL: "1s" }, stdout: "ignore", stderr: "ignore" });
+    const old = Bun.spawn([bin, "serve", "--port", String(port), "--pid-file", pidFile], { env: { ...cleanEnv(), HOME: dir, RODENT_HEALTH_INTERVAL: "2s" }, stdout: "ignore", stderr: "ignore" });
     track(old.pid);
     await waitFor(() => fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(1000) }).then((r) => r.status === 200, () => false), 15_000, "the old instance");
     // install the new build the way package managers do: a new file renamed over the old path
@@ -149,8 +149,17 @@ describe("an upgraded binary recognises the instance it replaced", () => {
     renameSync(`${bin}.new`, bin);
     expect(readlinkSync(`/proc/${old.pid}/exe`)).toBe(`${bin} (deleted)`);
     const ctl = (args: string[]) => Bun.spawnSync([bin, ...args, "--pid-file", pidFile], { env: { ...cleanEnv(), HOME: dir } });
-    // a path and " (deleted)" alone is not enough: without its status record it is not signalled
-    unlinkSync(`${pidFile}.status`);
+    // a path and " (deleted)" alone is not enough: without its status record it is not signalled.
+    // Removed right after a heartbeat, the record stays missing for the 2 s the two checks below
+    // may take on a loaded machine (with 1 s, the next heartbeat came back first once).
+    const record = `${pidFile}.status`;
+    const written = () => {
+      const stat = statSync(record, { throwIfNoEntry: false });
+      return stat ? `${stat.ino}:${stat.mtimeMs}` : "";
+    };
+    const before = written();
+    await waitFor(() => written() !== before && written() !== "", 10_000, "a heartbeat rewriting the status record");
+    unlinkSync(record);
     const unsure = ctl(["stop"]);
     expect(unsure.exitCode).toBe(1);
     expect(unsure.stderr.toString()).toContain(`PID ${old.pid} could not be verified as rodent`);

@@ -203,7 +203,7 @@ describe("reading a config file is bounded", () => {
     const probe = (async () => {
       while (!stop) {
         const t = Date.now();
-        await fetch(`${s.url}/health`, { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
+        await fetch(`${s.url}/health`, { signal: AbortSignal.timeout(15_000) }).catch(() => undefined);
         slowest.ms = Math.max(slowest.ms, Date.now() - t);
         await Bun.sleep(20);
       }
@@ -213,7 +213,9 @@ describe("reading a config file is bounded", () => {
     await probe;
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("keys; the cap is 1000");
-    expect(slowest.ms).toBeLessThan(3000);
+    // parsing up to the cap takes a second or two on a loaded 2-core machine; the quadratic parse it
+    // replaced held /health for minutes
+    expect(slowest.ms).toBeLessThan(10_000);
   });
 
   for (const runtime of ["bun", "node"] as const) {

@@ -151,7 +151,8 @@ describe("a stalled stdout reader", () => {
 });
 
 type Line = Record<string, unknown> & { level: string; msg: string; event?: string };
-const logLines = (path: string): Line[] => readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Line);
+/** The complete lines of a JSON log file: a file just created by a rotation is empty, and a line still being written (no newline yet) is left for the next look. */
+const logLines = (path: string): Line[] => readFileSync(path, "utf8").split("\n").slice(0, -1).map((l) => JSON.parse(l) as Line);
 
 describe("start-up failures reach the log file, not only stderr", () => {
   for (const runtime of RUNTIMES) {

@@ -1,10 +1,12 @@
 // Test helpers: spawn the compiled binary (or the Node bundle), wait on conditions, free ports,
 // temp dirs, and kill only what a test started, by PID, after each test.
-import { afterAll, beforeAll, expect } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { expect } from "bun:test";
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+
+export { isAlive, migrateQueuedConnections } from "./machine-state";
 
 export const ROOT = resolve(import.meta.dir, "..");
 
@@ -16,9 +18,9 @@ if (!existsSync(join(ROOT, "dist/rodent")) || !existsSync(join(ROOT, "dist/roden
  * Where the tests run the programs from: dist/ itself, or, when the tests run as root from a
  * checkout other users cannot reach (a clone under /root or in a `mktemp -d` directory, both 0700),
  * a copy in a world-readable directory, so the second local user and nobody can execute it too.
- * Every test uses the same copy, so identity checks (same executable) see one file.
+ * Every test of a file uses the same copy, so identity checks (same executable) see one file.
  */
-const PROGRAMS = process.getuid?.() === 0 && !reachableByOthers(join(ROOT, "dist")) ? sharedCopyOfDist() : join(ROOT, "dist");
+const PROGRAMS = process.getuid?.() === 0 && !reachableByOthers(join(ROOT, "dist")) ? programsCopy() : join(ROOT, "dist");
 export const BIN = join(PROGRAMS, "rodent");
 export const BUNDLE = join(PROGRAMS, "rodent.mjs");
 
@@ -29,15 +31,34 @@ function reachableByOthers(dir: string): boolean {
   }
 }
 
-function sharedCopyOfDist(): string {
+/**
+ * dist/'s programs in a new world-readable temp dir: hard links, which cost nothing (each test
+ * file running in its own worker makes one; a copy of the binary is 100 MB), or copies where a
+ * link cannot be made (another file system) or the built file's mode would not let others run it.
+ */
+function programsCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), "rodent-dist-"));
   chmodSync(dir, 0o755);
-  copyFileSync(join(ROOT, "dist/rodent"), join(dir, "rodent"));
-  chmodSync(join(dir, "rodent"), 0o755);
-  copyFileSync(join(ROOT, "dist/rodent.mjs"), join(dir, "rodent.mjs"));
-  chmodSync(join(dir, "rodent.mjs"), 0o644);
-  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  for (const [name, mode] of [["rodent", 0o755], ["rodent.mjs", 0o644]] as const) {
+    const from = join(ROOT, "dist", name);
+    const to = join(dir, name);
+    try {
+      if ((statSync(from).mode & 0o777) !== mode) throw new Error(`${from} is not mode ${mode.toString(8)}`);
+      linkSync(from, to);
+    } catch {
+      copyFileSync(from, to);
+      chmodSync(to, mode);
+    }
+  }
   return dir;
+}
+
+/**
+ * Removes the copy programsCopy made, if any. test/setup.ts runs it after the last test of each
+ * file (a file has its own module registry in a parallel worker; a serial run, one for all files).
+ */
+export function removeProgramsCopy(): void {
+  if (PROGRAMS !== join(ROOT, "dist")) rmSync(PROGRAMS, { recursive: true, force: true });
 }
 
 const started = new Set<number>();
@@ -141,27 +162,71 @@ export function otherUser(): { name: string; uid: number; gid: number; run: (cmd
   if (process.getuid?.() !== 0) return undefined;
   const name = "rodent-other";
   const id = () => Bun.spawnSync(["id", "-u", name]);
-  if (id().exitCode !== 0) {
-    // exit 9: created meanwhile by another test file
+  // Test files in parallel workers may run useradd at the same moment: one creates the user, the
+  // others fail (exit 9: it exists; exit 10: /etc/passwd is locked). The user existing is what counts.
+  for (let attempt = 1; id().exitCode !== 0; attempt++) {
     const made = Bun.spawnSync(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name]);
-    if (made.exitCode !== 0 && made.exitCode !== 9) throw new Error(`useradd ${name} failed: ${made.stderr.toString()}`);
+    if (made.exitCode !== 0 && id().exitCode !== 0 && attempt >= 5) throw new Error(`useradd ${name} failed: ${made.stderr.toString()}`);
+    if (made.exitCode !== 0) Bun.sleepSync(100 * attempt);
   }
   const uid = Number(id().stdout.toString().trim());
   const gid = Number(Bun.spawnSync(["id", "-g", name]).stdout.toString().trim());
   return { name, uid, gid, run: (cmd) => ["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", ...cmd] };
 }
 
-/** Runs wrk against `url` and returns its counts of requests, non-2xx answers and socket errors. */
-export async function wrk(url: string, seconds: number): Promise<{ requests: number; non2xx: number; socketErrors: number; output: string }> {
+export interface WrkResult {
+  requests: number;
+  non2xx: number;
+  socketErrors: number;
+  output: string;
+}
+
+/** Runs wrk against `url` for `seconds` and returns its counts of requests, non-2xx answers and socket errors. */
+export async function wrk(url: string, seconds: number): Promise<WrkResult> {
+  return wrkUntilStopped(url, seconds).stop(false);
+}
+
+/**
+ * Starts wrk against `url` (2 threads, 16 connections), running until `stop()` sends it SIGINT
+ * (it then reports what it did) or `seconds` pass. `stop()` resolves with its counts of requests,
+ * non-2xx answers and socket errors; `stop(false)` waits for the run to end by itself.
+ */
+export function wrkUntilStopped(url: string, seconds = 60): { stop(interrupt?: boolean): Promise<WrkResult> } {
   const proc = Bun.spawn(["wrk", "-t2", "-c16", `-d${seconds}s`, "--timeout", "5s", url], { stdout: "pipe", stderr: "pipe" });
   track(proc.pid);
-  const output = await new Response(proc.stdout).text();
-  await proc.exited;
-  const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0);
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
-  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
-  const socketErrors = errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
-  return { requests, non2xx, socketErrors, output };
+  const text = new Response(proc.stdout).text();
+  return {
+    async stop(interrupt = true) {
+      if (interrupt) proc.kill("SIGINT");
+      const output = await text;
+      await proc.exited;
+      const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0);
+      const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
+      const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+      const socketErrors = errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
+      return { requests, non2xx, socketErrors, output };
+    },
+  };
+}
+
+/**
+ * Waits until each of `instances` has written `bytes` more output (its access lines: some 300
+ * bytes a request) than when called: proof that a load reaches every one of them.
+ */
+export async function servedMore(instances: Running[], bytes: number, timeoutMs = 10_000): Promise<void> {
+  const from = instances.map((r) => r.output().length);
+  await waitFor(() => instances.every((r, i) => r.output().length >= from[i]! + bytes), timeoutMs, () => `${bytes} more bytes of access lines from PIDs ${instances.map((r) => r.pid).join(", ")}`);
+}
+
+/**
+ * Runs `scenario` for the compiled binary and the Node bundle at the same time (for scenarios that
+ * mostly wait), and fails with each failed runtime's message prefixed by its name.
+ */
+export async function inBothRuntimes(scenario: (runtime: "bun" | "node") => Promise<void>): Promise<void> {
+  const runtimes = ["bun", "node"] as const;
+  const results = await Promise.allSettled(runtimes.map((runtime) => scenario(runtime)));
+  const failed = results.flatMap((result, i) => (result.status === "rejected" ? [`${runtimes[i]}: ${result.reason instanceof Error ? result.reason.message : String(result.reason)}`] : []));
+  if (failed.length > 0) throw new Error(failed.join("\n\n"));
 }
 
 /** Runs `cmd` as the second local user (see otherUser) and requires it to succeed. */
@@ -278,20 +343,6 @@ export async function getJson(url: string, init?: RequestInit): Promise<any> {
   return (await fetch(url, init)).json();
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat[stat.lastIndexOf(")") + 2] !== "Z";
-  } catch {
-    return false;
-  }
-}
-
 /** Starts `rodent serve` on a free port with a PID file in a temp dir and waits for /ready. */
 export async function startServer(extra: string[] = [], options: SpawnOptions = {}): Promise<Running & { port: number; url: string; dir: string; pidFile: string }> {
   const dir = options.env?.HOME ?? tempDir();
@@ -320,34 +371,4 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, message: () => st
 
 function signalNumber(name: string): number {
   return ({ SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[name] ?? 0;
-}
-
-const MIGRATE = "/proc/sys/net/ipv4/tcp_migrate_req";
-
-/**
- * Closing one of two SO_REUSEPORT listeners resets the connections queued on it unless the kernel
- * migrates them (Linux 5.14+, net.ipv4.tcp_migrate_req=1); the README asks operators for the same.
- * Call at the top of a file or describe block: sets it to 1 before its tests and restores it after.
- * `before` is undefined where it cannot be read or set (not root, older kernel).
- */
-export function migrateQueuedConnections(): { readonly before: string | undefined; set(value: "0" | "1"): void } {
-  let before: string | undefined;
-  const set = (value: string) => writeFileSync(MIGRATE, value);
-  beforeAll(() => {
-    try {
-      before = readFileSync(MIGRATE, "utf8").trim();
-      set("1");
-    } catch {
-      before = undefined;
-    }
-  });
-  afterAll(() => {
-    if (before !== undefined) set(before);
-  });
-  return {
-    get before() {
-      return before;
-    },
-    set,
-  };
 }

@@ -148,7 +148,8 @@ describe("restart of the application binary", () => {
     expect(started.code).toBe(0);
     const pid = () => Number(readFileSync(pidFile, "utf8"));
     track(pid());
-    const wrk = Bun.spawn(["wrk", "-t1", "-c16", "-d8s", "--timeout", "5s", `http://127.0.0.1:${port}/notes`], { stdout: "pipe", stderr: "pipe" });
+    // the load runs until the restarts are done (wrk reports on SIGINT), at most 60 s
+    const wrk = Bun.spawn(["wrk", "-t1", "-c16", "-d60s", "--timeout", "5s", `http://127.0.0.1:${port}/notes`], { stdout: "pipe", stderr: "pipe" });
     track(wrk.pid);
     await waitFor(() => readFileSync(join(dir, "notes.log"), "utf8").includes('"path":"/notes"'), 5000, "load reaching the app route");
     const pids = [pid()];
@@ -160,6 +161,7 @@ describe("restart of the application binary", () => {
       pids.push(pid());
       await waitFor(async () => (await getJson(`http://127.0.0.1:${port}/health`)).pid === pid(), 5000, "the successor answering");
     }
+    wrk.kill("SIGINT");
     const out = await new Response(wrk.stdout).text();
     await wrk.exited;
     expect(Number(/(\d+) requests in/.exec(out)?.[1] ?? 0)).toBeGreaterThan(1000);

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, needTool, ROOT, startServer, tempDir, track, waitFor, wrk, type SpawnOptions } from "./helpers";
+import { freePort, needTool, ROOT, servedMore, startServer, tempDir, track, waitFor, wrkUntilStopped, type SpawnOptions } from "./helpers";
 
 const haveNginx = Bun.which("nginx", { PATH: `${process.env.PATH}:/usr/sbin` }) !== null;
 const haveWrk = Bun.which("wrk") !== null;
@@ -43,12 +43,13 @@ async function scenario(options: SpawnOptions): Promise<void> {
   const b = await startServer([], options);
   const nginx = await startNginx([a.port, b.port]);
   try {
-    const load = wrk(`${nginx.url}/api/v1/rodent/version`, 6);
-    // SIGTERM one upstream once the load is well under way
-    await Bun.sleep(2000);
+    const load = wrkUntilStopped(`${nginx.url}/api/v1/rodent/version`);
+    // SIGTERM one upstream once the load reaches both; stop the load once the other carried it on alone
+    await servedMore([a, b], 150_000);
     a.signal("SIGTERM");
     expect(await a.exited()).toBe(0);
-    const result = await load;
+    await servedMore([b], 150_000);
+    const result = await load.stop();
     expect(result.requests).toBeGreaterThan(1000);
     expect({ non2xx: result.non2xx, socketErrors: result.socketErrors }).toEqual({ non2xx: 0, socketErrors: 0 });
     expect((await fetch(`${nginx.url}/ready`)).status).toBe(200);

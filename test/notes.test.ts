@@ -170,8 +170,6 @@ describe("the notes API", () => {
 });
 
 describe("the database across shutdown, restart and SIGKILL", () => {
-  migrateQueuedConnections();
-
   test("20 writes in flight at SIGTERM are all answered 201 and all present after a new start; the database closes after the drain", async () => {
     const dir = tempDir();
     const s = await startServer(["--dev"], notes(dir, { env: { NOTES_SERVER_LOGLEVEL: "debug" } }));
@@ -213,45 +211,50 @@ describe("the database across shutdown, restart and SIGKILL", () => {
     expect(await allNotes(again.url)).toEqual([]);
   }, 30_000);
 
-  test("5 restarts under a write load of 16 clients: no failed request, every acknowledged write present, the instances overlapping on the database", async () => {
-    const dir = tempDir();
-    const port = await freePort();
-    const pidFile = join(dir, "notes.pid");
-    const log = join(dir, "notes.log");
-    const options = notes(dir);
-    const started = await runRodent(["serve", "-d", "--port", String(port), "--pid-file", pidFile, "--log-file", log], options);
-    expect(started.code).toBe(0);
-    const pid = () => Number(readFileSync(pidFile, "utf8"));
-    track(pid());
-    const url = `http://127.0.0.1:${port}`;
-    const load = writeLoad(() => url, 16);
-    try {
-      await waitFor(() => load.acked.size >= 100, 10_000, "the write load running");
-      for (let i = 0; i < 5; i++) {
-        const before = load.acked.size;
-        const r = await runRodent(["restart", "--pid-file", pidFile], { ...options, timeoutMs: 45_000 });
-        expect(r.code).toBe(0);
-        track(pid());
-        await waitFor(() => load.acked.size >= before + 50, 10_000, "writes acknowledged by the successor");
+  describe("restarts", () => {
+    // the successor binds beside its predecessor (SO_REUSEPORT): see migrateQueuedConnections
+    migrateQueuedConnections();
+
+    test("5 restarts under a write load of 16 clients: no failed request, every acknowledged write present, the instances overlapping on the database", async () => {
+      const dir = tempDir();
+      const port = await freePort();
+      const pidFile = join(dir, "notes.pid");
+      const log = join(dir, "notes.log");
+      const options = notes(dir);
+      const started = await runRodent(["serve", "-d", "--port", String(port), "--pid-file", pidFile, "--log-file", log], options);
+      expect(started.code).toBe(0);
+      const pid = () => Number(readFileSync(pidFile, "utf8"));
+      track(pid());
+      const url = `http://127.0.0.1:${port}`;
+      const load = writeLoad(() => url, 16);
+      try {
+        await waitFor(() => load.acked.size >= 100, 10_000, "the write load running");
+        for (let i = 0; i < 5; i++) {
+          const before = load.acked.size;
+          const r = await runRodent(["restart", "--pid-file", pidFile], { ...options, timeoutMs: 45_000 });
+          expect(r.code).toBe(0);
+          track(pid());
+          await waitFor(() => load.acked.size >= before + 50, 10_000, "writes acknowledged by the successor");
+        }
+      } finally {
+        await load.stop();
       }
-    } finally {
-      await load.stop();
-    }
-    expect(load.failed).toEqual([]);
-    expect(load.acked.size).toBeGreaterThan(500);
-    const stored = new Map((await allNotes(url)).map((n) => [n.id, n.text]));
-    const missing = [...load.acked].filter(([id, text]) => stored.get(id) !== text);
-    expect(missing).toEqual([]);
-    expect((await runRodent(["stop", "--pid-file", pidFile], options)).code).toBe(0);
-    // six instances each opened and closed the database; each successor opened it while its
-    // predecessor still had it open (and wrote): WAL and busy_timeout, not luck, kept every write
-    const lines = readFileSync(log, "utf8").split("\n");
-    const opens = lines.flatMap((l, i) => (l.includes('"event":"database-open"') ? [i] : []));
-    const closes = lines.flatMap((l, i) => (l.includes('"event":"database-closed"') ? [i] : []));
-    expect(opens.length).toBe(6);
-    expect(closes.length).toBe(6);
-    for (let i = 0; i < 5; i++) expect(opens[i + 1]!).toBeLessThan(closes[i]!);
-  }, 120_000);
+      expect(load.failed).toEqual([]);
+      expect(load.acked.size).toBeGreaterThan(500);
+      const stored = new Map((await allNotes(url)).map((n) => [n.id, n.text]));
+      const missing = [...load.acked].filter(([id, text]) => stored.get(id) !== text);
+      expect(missing).toEqual([]);
+      expect((await runRodent(["stop", "--pid-file", pidFile], options)).code).toBe(0);
+      // six instances each opened and closed the database; each successor opened it while its
+      // predecessor still had it open (and wrote): WAL and busy_timeout, not luck, kept every write
+      const lines = readFileSync(log, "utf8").split("\n");
+      const opens = lines.flatMap((l, i) => (l.includes('"event":"database-open"') ? [i] : []));
+      const closes = lines.flatMap((l, i) => (l.includes('"event":"database-closed"') ? [i] : []));
+      expect(opens.length).toBe(6);
+      expect(closes.length).toBe(6);
+      for (let i = 0; i < 5; i++) expect(opens[i + 1]!).toBeLessThan(closes[i]!);
+    }, 120_000);
+  });
 
   test("SIGKILL in the middle of a write load, then a new start: the database opens and every acknowledged write is there", async () => {
     const dir = tempDir();
