@@ -2,4 +2,6 @@
 export { rodent } from "./rodent";
 export { definePlugin } from "./plugin/define";
 export { READY_CHECK_TIMEOUT_MS } from "./plugin/host";
-export type { App, ConfigOf, InstanceView, Plugin, PluginContext, PluginLog, PluginScope, RequestBindings, RodentEnv, Started } from "./plugin/types";
+export type {
+  App, ConfigOf, Counter, Gauge, Histogram, InstanceView, MetricOptions, Plugin, PluginContext, PluginLog, PluginMetrics, PluginScope, RequestBindings, RodentEnv, Started,
+} from "./plugin/types";
