@@ -22,10 +22,13 @@ export interface HistogramFamily {
   readonly series: ReadonlyArray<{ readonly labels: Labels; readonly cumulative: readonly number[]; readonly sum: number; readonly count: number }>;
 }
 
+/** One metric family as a scrape shows it. */
 export type Family = ScalarFamily | HistogramFamily;
 
+/** The Prometheus text format 0.0.4, or OpenMetrics 1.0. */
 export type Format = "text" | "openmetrics";
 
+/** The Content-Type each format is answered with. */
 export const CONTENT_TYPES: Record<Format, string> = {
   text: "text/plain; version=0.0.4; charset=utf-8",
   openmetrics: "application/openmetrics-text; version=1.0.0; charset=utf-8",
@@ -85,6 +88,7 @@ function labelText(labels: Labels): string {
   return `{${labels.map(([name, value]) => `${name}="${escapeLabelValue(value)}"`).join(",")}}`;
 }
 
+/** A label value as both formats write it between quotes. */
 export function escapeLabelValue(value: string): string {
   return /[\\"\n]/.test(value) ? value.replace(/[\\"\n]/g, (c) => (c === "\n" ? "\\n" : `\\${c}`)) : value;
 }

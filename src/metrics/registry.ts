@@ -23,6 +23,7 @@ interface Series {
   buckets?: Float64Array;
 }
 
+/** One instance's registry: what a scrape renders, in the order it was added. */
 export class MetricsRegistry {
   private readonly sources: Array<() => Family[]> = [];
   /** Every name a registered metric exposes (family and sample names), and who registered it. */

@@ -118,11 +118,13 @@ export type Update<L extends string, V extends "optional" | "required"> = [L] ex
   ? V extends "optional" ? [value?: number] : [value: number]
   : V extends "optional" ? [labels: Record<L, string>, value?: number] : [labels: Record<L, string>, value: number];
 
+/** A value that only goes up (a count of events); Prometheus' rate() reads it. */
 export interface Counter<L extends string = never> {
   /** Adds `value` (default 1; finite and not negative, else it throws) to the series of `labels`. */
   inc(...args: Update<L, "optional">): void;
 }
 
+/** A value that goes up and down (a queue's depth, a pool's size). */
 export interface Gauge<L extends string = never> {
   /** Sets the series of `labels` to `value`. */
   set(...args: Update<L, "required">): void;
@@ -132,6 +134,7 @@ export interface Gauge<L extends string = never> {
   dec(...args: Update<L, "optional">): void;
 }
 
+/** Observations counted into buckets, with their sum and count (durations, sizes). */
 export interface Histogram<L extends string = never> {
   /** Counts one observation of `value` (e.g. seconds) in the series of `labels`; NaN throws. */
   observe(...args: Update<L, "required">): void;

@@ -13,6 +13,7 @@ import type { Instance } from "./instance";
 
 const STATES: readonly State[] = ["starting", "ready", "reloading", "draining", "stopped"];
 
+/** What an instance counts and the registry that renders it; made by serve, one per instance. */
 export class InstanceMetrics {
   readonly registry = new MetricsRegistry();
   /** Counted by the front door on every request that is not a probe or a scrape. */
