@@ -155,8 +155,9 @@ export function createApp(ctx: AppContext): Handler {
     const started = timed ? performance.now() : 0;
     const response = tooLarge(env) ?? stamped(env, withTimeout(env, conn, routes.fetch(request, env)));
     if (!timed) return response;
-    if (!settings.accessLog && !conn.settled) {
-      // counted without the access log, no closure per request: a late answer to a client gone is code 0
+    if (!settings.accessLog) {
+      // counted without the access log, no closure or listener per request: an answer that comes
+      // after the client has gone (its signal aborted) is code 0; a quick one is taken as sent
       if (!(response instanceof Promise)) return count(ctx.metrics.requests, env, response, started, true);
       return response.then((r) => count(ctx.metrics.requests, env, r, started, !request.signal.aborted));
     }
