@@ -164,8 +164,8 @@ export function createApp(ctx: AppContext): Handler {
     const logged = (response: Response, later: boolean) => {
       const log = (sent: boolean) => {
         const ms = performance.now() - started;
+        // with the access log on, the counting takes its clock reads and its verdict on "sent"
         if (counted) ctx.metrics.requests.record(request.method, sent ? response.status : 0, sent ? env.bytes : 0, ms);
-        if (!settings.accessLog) return;
         const client = clientInfo(peer, request.headers, settings.trusted, schemeOf(url));
         ctx.access({
           requestId,
