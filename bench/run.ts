@@ -166,7 +166,7 @@ async function main(): Promise<void> {
   const base = best(cpu.costNothing);
   for (const [key, what] of [["costMetrics", "rodent's request counting for /metrics (two clock reads, the counters)"], ["costReadId", "reading X-Request-Id"], ["costRequestId", "a request id (read, else UUID; echoed)"], ["costCounterId", "rodent's request id (read, else prefix + counter; echoed)"], ["costPeer", "server.requestIP() (the access log's ip)"], ["costAccessInputs", "what an access line reads (id, peer, method, url, user agent)"]] as const) {
     const extra = best(cpu[key]) - base;
-    row(`cost of ${what} alone, on bare Bun.serve (µs, best of ${ROUNDS})`, `+${extra.toFixed(2)}`, base.toFixed(2), `${(base / (base + extra)).toFixed(3)}`, "");
+    row(`cost of ${what} alone, on bare Bun.serve (µs, best of ${ROUNDS})`, `${extra >= 0 ? "+" : ""}${extra.toFixed(2)}`, base.toFixed(2), `${(base / (base + extra)).toFixed(3)}`, "");
   }
   // rodent's own part: the line's formatting and writing, on top of what it reads
   const own = best(cpu.costAccessLine) - best(cpu.costAccessInputs);
