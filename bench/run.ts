@@ -27,6 +27,7 @@ const targets = {
   hono: { name: "Hono on Bun.serve", cmd: (port) => [join(OUT, "hono"), "--port", String(port)] },
   rodent: { name: "rodent (access log off)", cmd: (port, dir) => [join(ROOT, "dist/rodent"), "serve", "--port", String(port), "--pid-file", join(dir, "r.pid")] },
   rodentConfig: { name: "rodent with a typical config file", cmd: (port, dir) => [join(ROOT, "dist/rodent"), "serve", "--config", join(work, "rodent.yml"), "--port", String(port), "--pid-file", join(dir, "r.pid")] },
+  rodentNoMetrics: { name: "rodent (access log and metrics off)", cmd: (port, dir) => [join(ROOT, "dist/rodent"), "serve", "--port", String(port), "--pid-file", join(dir, "r.pid")], env: { RODENT_METRICS_ENABLED: "false" } },
   rodentLog: { name: "rodent (access log to file)", cmd: (port, dir) => [join(ROOT, "dist/rodent"), "serve", "--port", String(port), "--pid-file", join(dir, "r.pid"), "--log-file", join(dir, "r.log")] },
   kit: {
     name: "an app route through the kit (access log off)",
@@ -50,6 +51,7 @@ const targets = {
   costCounterId: { name: "bare + request id (prefix and counter)", cmd: (port) => [join(OUT, "costs"), "--port", String(port), "--add", "request-id-counter"] },
   costAccessInputs: { name: "bare + what an access line reads", cmd: (port) => [join(OUT, "costs"), "--port", String(port), "--add", "access-inputs"] },
   costAccessLine: { name: "bare + what it reads + rodent's access line", cmd: (port, dir) => [join(OUT, "costs"), "--port", String(port), "--add", "access-line", "--log-file", join(dir, "c.log")] },
+  costMetrics: { name: "bare + rodent's request counting (/metrics)", cmd: (port) => [join(OUT, "costs"), "--port", String(port), "--add", "request-metrics"] },
   costPeer: { name: "bare + peer address", cmd: (port) => [join(OUT, "costs"), "--port", String(port), "--add", "peer-address"] },
   // the same, from an earlier build (BENCH_BEFORE_*)
   rodentBefore: { name: "rodent before (access log off)", cmd: (port, dir) => [BEFORE_RODENT!, "serve", "--port", String(port), "--pid-file", join(dir, "r.pid")] },
@@ -59,7 +61,7 @@ const targets = {
 } satisfies Record<string, Target>;
 
 const ENV_OFF = { RODENT_LOGS_ACCESS: "false" };
-const LOG_OFF: ReadonlySet<string> = new Set(["rodent", "node", "rodentBefore", "rodentConfig", "rodentConfigBefore"]);
+const LOG_OFF: ReadonlySet<string> = new Set(["rodent", "rodentNoMetrics", "node", "rodentBefore", "rodentConfig", "rodentConfigBefore"]);
 
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
@@ -97,7 +99,7 @@ async function main(): Promise<void> {
   }
   if (ONLY.has("throughput")) {
   console.error("throughput and RSS…");
-  const tput = await alternate(["bare", "hono", "rodent", "rodentLog", "node", ...(BEFORE_RODENT ? (["rodentBefore", "rodentLogBefore"] as const) : [])], (t) => measureThroughput(t));
+  const tput = await alternate(["bare", "hono", "rodent", "rodentNoMetrics", "rodentLog", "node", ...(BEFORE_RODENT ? (["rodentBefore", "rodentLogBefore"] as const) : [])], (t) => measureThroughput(t));
   const rps = mapValues(tput, (v) => v.map((x) => x.rps));
   const cpu = mapValues(tput, (v) => v.map((x) => x.cpuUsPerRequest));
   results.cpuUsPerRequest = cpu;
@@ -114,6 +116,8 @@ async function main(): Promise<void> {
   // so it reads like the throughput ratio a CPU-bound server would reach.
   row("server CPU per request, access log off (µs)", fmt(cpu.rodent, 2), fmt(cpu.bare, 2), ratio(cpu.bare, cpu.rodent), "≥ 0.92× bare");
   row("server CPU per request, access log on (µs)", fmt(cpu.rodentLog, 2), fmt(cpu.bare, 2), ratio(cpu.bare, cpu.rodentLog), "≥ 0.72× bare");
+  // the same build with metrics.enabled false: what the request counting costs inside rodent
+  row("server CPU per request, metrics off, access log off (µs)", fmt(cpu.rodentNoMetrics, 2), fmt(cpu.rodent, 2) + " (metrics on)", `${(median(cpu.rodent) - median(cpu.rodentNoMetrics)) >= 0 ? "+" : ""}${(median(cpu.rodent) - median(cpu.rodentNoMetrics)).toFixed(2)} µs for metrics`, "≤ +0.2 µs");
   row("server CPU per request, Hono baseline (µs)", fmt(cpu.hono, 2), fmt(cpu.bare, 2), ratio(cpu.bare, cpu.hono), "");
   row("throughput vs Hono baseline (req/s)", fmt(rps.rodent, 0), fmt(rps.hono, 0), ratio(rps.rodent, rps.hono), "");
   row("throughput, Node bundle vs rodent on Bun", fmt(rps.node, 0), fmt(rps.rodent, 0), ratio(rps.node, rps.rodent), "");
@@ -153,16 +157,16 @@ async function main(): Promise<void> {
   }
   if (ONLY.has("costs")) {
   console.error("the cost ladder…");
-  const ladder = await alternate(["costNothing", "costReadId", "costRequestId", "costCounterId", "costPeer", "costAccessInputs", "costAccessLine", ...(BEFORE_COSTS ? (["costAccessLineBefore"] as const) : [])], (t) => measureThroughput(t));
+  const ladder = await alternate(["costNothing", "costMetrics", "costReadId", "costRequestId", "costCounterId", "costPeer", "costAccessInputs", "costAccessLine", ...(BEFORE_COSTS ? (["costAccessLineBefore"] as const) : [])], (t) => measureThroughput(t));
   const cpu = mapValues(ladder, (v) => v.map((x) => x.cpuUsPerRequest));
   results.costsCpuUsPerRequest = cpu;
   // Best of the rounds, not the median: the other core's load only ever adds CPU time, and these
   // differences are smaller than what it adds to a median on a busy box.
   const best = (v: number[]) => Math.min(...v);
   const base = best(cpu.costNothing);
-  for (const [key, what] of [["costReadId", "reading X-Request-Id"], ["costRequestId", "a request id (read, else UUID; echoed)"], ["costCounterId", "rodent's request id (read, else prefix + counter; echoed)"], ["costPeer", "server.requestIP() (the access log's ip)"], ["costAccessInputs", "what an access line reads (id, peer, method, url, user agent)"]] as const) {
+  for (const [key, what] of [["costMetrics", "rodent's request counting for /metrics (two clock reads, the counters)"], ["costReadId", "reading X-Request-Id"], ["costRequestId", "a request id (read, else UUID; echoed)"], ["costCounterId", "rodent's request id (read, else prefix + counter; echoed)"], ["costPeer", "server.requestIP() (the access log's ip)"], ["costAccessInputs", "what an access line reads (id, peer, method, url, user agent)"]] as const) {
     const extra = best(cpu[key]) - base;
-    row(`cost of ${what} alone, on bare Bun.serve (µs, best of ${ROUNDS})`, `+${extra.toFixed(2)}`, base.toFixed(2), `${(base / (base + extra)).toFixed(3)}`, "");
+    row(`cost of ${what} alone, on bare Bun.serve (µs, best of ${ROUNDS})`, `${extra >= 0 ? "+" : ""}${extra.toFixed(2)}`, base.toFixed(2), `${(base / (base + extra)).toFixed(3)}`, "");
   }
   // rodent's own part: the line's formatting and writing, on top of what it reads
   const own = best(cpu.costAccessLine) - best(cpu.costAccessInputs);

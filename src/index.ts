@@ -6,4 +6,6 @@ export { duration, type DurationRange } from "./config/duration-schema";
 export { formatDuration } from "./config/duration";
 export { problem } from "./plugin/problem";
 export { dataDir } from "./instance/paths";
-export type { App, ConfigOf, InstanceView, Plugin, PluginContext, PluginLog, PluginScope, RequestBindings, RodentEnv, Started, TraceContext } from "./plugin/types";
+export type {
+  App, ConfigOf, Counter, Gauge, Histogram, InstanceView, MetricOptions, Plugin, PluginContext, PluginLog, PluginMetrics, PluginScope, RequestBindings, RodentEnv, Started, TraceContext,
+} from "./plugin/types";

@@ -4,6 +4,7 @@ import { compileTrust, clientInfo } from "../../src/http/trust";
 import { requestIdFor } from "../../src/http/request-id";
 import { redactedTarget, schemeOf } from "../../src/http/target";
 import { Logger } from "../../src/log/logger";
+import { RequestMetrics } from "../../src/metrics/requests";
 
 const body = JSON.stringify({ version: "0.0.0", commit: "baseline", buildTime: new Date().toISOString(), runtime: `bun ${Bun.version}` });
 const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
@@ -13,6 +14,7 @@ const json = { "content-type": "application/json" };
 // the access-line steps write where rodent would: a file, through rodent's own logger and sink
 const logger = add.startsWith("access") ? new Logger({ level: "info", format: "json", file: arg("--log-file") }) : undefined;
 const trusted = compileTrust(["127.0.0.0/8", "::1"]);
+const metrics = new RequestMetrics();
 
 type Handler = (req: Request) => Response;
 const handlers: Record<string, Handler> = {
@@ -32,6 +34,14 @@ const handlers: Record<string, Handler> = {
   "request-id-counter": (req) => {
     const id = requestIdFor(req.headers.get("x-request-id"));
     return new Response(body, { headers: { ...json, "x-request-id": id } });
+  },
+  // rodent's request counting for /metrics as the front door does it without the access log:
+  // the clock before and after, and the counters' increments by method and status class
+  "request-metrics": (req) => {
+    const started = performance.now();
+    const response = new Response(body, { headers: json });
+    metrics.record(req.method, response.status, body.length, performance.now() - started);
+    return response;
   },
   // the peer's address, which the access log needs
   "peer-address": (req) => {

@@ -26,6 +26,8 @@ const NOTES: Record<string, string> = {
   "logs.output": "stdout or file",
   "logs.format": "pretty or json; default pretty on a terminal, json otherwise",
   "logs.access": "one access-log line per request (health and readiness probes are not logged)",
+  "metrics.enabled": "answer Prometheus scrapes at metrics.path (changes live on reload)",
+  "metrics.path": "path of the Prometheus metrics endpoint; not health.endpoint's, /ready, /api/v1/rodent/version or /debug",
   "development.enabled": "mount the /debug routes (never in production)",
 };
 

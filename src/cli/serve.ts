@@ -17,6 +17,7 @@ import { program } from "../program";
 import { compose, type Instance } from "../service/instance";
 import { handoverPart } from "../service/handover";
 import { httpPart, httpSettings } from "../service/http";
+import { InstanceMetrics } from "../service/metrics";
 import { pidFilePart } from "../service/pid-file";
 import { pluginsPart } from "../service/plugins";
 import { acceptReloads } from "../service/reload";
@@ -115,8 +116,9 @@ async function runInstance(input: ConfigInput, loaded: LoadedConfig, plugins: In
     pidPath: resolvePidPath(config().server.pidFile, input.env),
     lock: undefined, predecessor: takeoverTarget(), channel, address: "(not listening yet)",
     listener: undefined, host: undefined, lastReload: undefined, lastHandover: undefined,
-    publish: () => {},
+    publish: () => {}, metrics: new InstanceMetrics(),
   };
+  instance.metrics.collectOwn(instance);
   instance.host = new PluginHost({
     plugins,
     // development.enabled needs a restart, so the value at start holds for the instance's life
@@ -130,6 +132,7 @@ async function runInstance(input: ConfigInput, loaded: LoadedConfig, plugins: In
       scopes: () => kernel.root.describe(),
       config: () => ({ hash: instance.loaded.hash, generation: instance.generation, file: instance.loaded.file ?? null, values: instance.loaded.config as unknown as Record<string, unknown>, origins: Object.fromEntries(instance.loaded.origins) }),
     },
+    metrics: (plugin) => instance.metrics.registry.forPlugin(plugin, (message) => logger.tagged(plugin).warn(message, { event: "metric-series-capped" })),
     stopping: () => kernel.state === "draining" || kernel.state === "stopped",
     fail: (reason) => void kernel.shutdown(reason, EXIT.failure),
   });

@@ -88,6 +88,13 @@ export const ConfigSchema = v.object({
     }),
     {},
   ),
+  metrics: v.optional(
+    v.object({
+      enabled: v.optional(v.boolean("expected true or false"), true),
+      path: v.optional(v.pipe(v.string("expected a path starting with /"), v.regex(/^\/[^\s?#]*$/, "expected a path starting with /")), "/metrics"),
+    }),
+    {},
+  ),
   development: v.optional(
     v.object({
       enabled: v.optional(v.boolean("expected true or false"), false),
@@ -98,6 +105,37 @@ export const ConfigSchema = v.object({
 
 export type Config = v.InferOutput<typeof ConfigSchema>;
 
+/** Paths rodent answers itself besides the health endpoint; the metrics endpoint cannot take one. */
+const OWN_PATHS = ["/ready", "/api/v1/rodent/version", "/debug"];
+
+/**
+ * Why `metrics.path` cannot serve the scrape, or undefined: it would shadow the health endpoint
+ * or one of rodent's own routes (the /debug routes included), which answer probes and operators.
+ */
+export function metricsPathClash(config: Pick<Config, "metrics" | "health">): string | undefined {
+  const path = config.metrics.path;
+  if (path === config.health.endpoint) return `expected a path other than health.endpoint's (${path})`;
+  const own = OWN_PATHS.find((p) => path === p || path.startsWith(`${p}/`));
+  return own ? `expected a path other than rodent's own ${own === "/debug" ? "/debug routes" : own}` : undefined;
+}
+
+/** Checks across sections, each reported on the key to change. */
+function crossChecked<T extends v.GenericSchema<unknown, Pick<Config, "metrics" | "health">>>(schema: T) {
+  return v.pipe(
+    schema,
+    v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      const clash = metricsPathClash(dataset.value);
+      if (clash) addIssue({ message: clash, input: dataset.value.metrics.path, path: [pathItem(dataset.value, "metrics"), pathItem(dataset.value.metrics, "path")] as never });
+    }),
+  );
+}
+
+/** A valibot issue path item, so the issue is reported on that key (file line, env, flag). */
+function pathItem(input: object, key: string) {
+  return { type: "object", origin: "value", input, key, value: (input as Record<string, unknown>)[key] };
+}
+
 /** An app's plugin sections: top-level key → the plugin's valibot object schema. */
 export type Sections = Record<string, v.GenericSchema>;
 
@@ -106,10 +144,12 @@ export type Sections = Record<string, v.GenericSchema>;
  * as an empty one, so its defaults apply and its required keys are reported.
  */
 export function configSchema(sections: Sections = {}): v.GenericSchema {
-  if (Object.keys(sections).length === 0) return ConfigSchema;
+  if (Object.keys(sections).length === 0) return checkedOwn;
   const extra = Object.fromEntries(Object.entries(sections).map(([name, schema]) => [name, v.optional(schema, {})]));
-  return v.object({ ...ConfigSchema.entries, ...extra });
+  return crossChecked(v.object({ ...ConfigSchema.entries, ...extra }) as unknown as v.GenericSchema<unknown, Config>);
 }
+
+const checkedOwn = crossChecked(ConfigSchema);
 
 /** rodent's own top-level sections: names a plugin cannot take. */
 export const OWN_SECTIONS = Object.keys(ConfigSchema.entries);

@@ -5,6 +5,7 @@
 import { Hono, type Context } from "hono";
 import type { ConnEnv } from "./adapter";
 import type { AccessRecord } from "../log/logger";
+import type { RequestMetrics } from "../metrics/requests";
 import { requestIdFor } from "./request-id";
 import { pathOf, redactedTarget, schemeOf } from "./target";
 import { traceOf, type TraceContext } from "./trace";
@@ -12,6 +13,8 @@ import { clientInfo, type TrustTest } from "./trust";
 
 export interface HttpSettings {
   healthEndpoint: string;
+  /** Where Prometheus scrapes; undefined when metrics.enabled is false (nothing is counted then). */
+  metricsPath: string | undefined;
   accessLog: boolean;
   trusted: TrustTest;
   /** A handler still working after this long is answered 503 and its signal aborts. */
@@ -44,6 +47,8 @@ export interface AppContext {
   notReady(): Promise<Array<{ plugin: string; reason: string }>> | undefined;
   /** Aborted a moment before the shutdown deadline: every request's signal fires then. */
   deadline: AbortSignal;
+  /** The instance's metrics: the front door counts requests into `requests`; `scrape` renders all. */
+  metrics: { requests: RequestMetrics; scrape(accept: string | null): { contentType: string; body: string } };
 }
 
 /**
@@ -155,12 +160,24 @@ export function createApp(ctx: AppContext): Handler {
     const url = request.url;
     const path = pathOf(url);
     if (path === settings.healthEndpoint) return health(env, ctx);
+    if (path === settings.metricsPath) return scrape(env, ctx);
+    const counted = settings.metricsPath !== undefined;
+    // probes are neither access-logged nor counted: readiness, and haproxy's default check (OPTIONS /)
+    const timed = (settings.accessLog || counted) && path !== "/ready" && !(path === "/" && request.method === "OPTIONS");
+    const started = timed ? performance.now() : 0;
     const response = tooLarge(env) ?? stamped(env, withTimeout(env, conn, routes.fetch(request, env)));
-    // probes are not access-logged: readiness, and haproxy's default check (OPTIONS /)
-    if (!settings.accessLog || path === "/ready" || (path === "/" && request.method === "OPTIONS")) return response;
-    const started = performance.now();
+    if (!timed) return response;
+    if (!settings.accessLog) {
+      // counted without the access log, no closure or listener per request: an answer that comes
+      // after the client has gone (its signal aborted) is code 0; a quick one is taken as sent
+      if (!(response instanceof Promise)) return count(ctx.metrics.requests, env, response, started, true);
+      return response.then((r) => count(ctx.metrics.requests, env, r, started, !request.signal.aborted));
+    }
     const logged = (response: Response, later: boolean) => {
       const log = (sent: boolean) => {
+        const ms = performance.now() - started;
+        // with the access log on, the counting takes its clock reads and its verdict on "sent"
+        if (counted) ctx.metrics.requests.record(request.method, sent ? response.status : 0, sent ? env.bytes : 0, ms);
         const client = clientInfo(peer, request.headers, settings.trusted, schemeOf(url));
         ctx.access({
           requestId,
@@ -168,7 +185,7 @@ export function createApp(ctx: AppContext): Handler {
           path: redactedTarget(url),
           // 0: the connection closed before the response went out (the handler did run)
           status: sent ? response.status : 0,
-          durationMs: Math.round((performance.now() - started) * 100) / 100,
+          durationMs: Math.round(ms * 100) / 100,
           bytes: sent ? env.bytes : 0,
           ip: client.ip,
           scheme: client.scheme,
@@ -184,6 +201,26 @@ export function createApp(ctx: AppContext): Handler {
     };
     return response instanceof Promise ? response.then((r) => logged(r, true)) : logged(response, false);
   };
+}
+
+/** Counts a request answered without the access log; `sent` false counts it as code 0. */
+function count(requests: RequestMetrics, env: RequestEnv, response: Response, started: number, sent: boolean): Response {
+  requests.record(env.request.method, sent ? response.status : 0, sent ? env.bytes : 0, performance.now() - started);
+  return response;
+}
+
+/**
+ * The metrics endpoint (metrics.path): GET and HEAD get the exposition in the format the scrape's
+ * Accept asks for; other methods a JSON 405. Like the probes, not access-logged and not counted.
+ */
+function scrape(env: RequestEnv, ctx: AppContext): Response {
+  const method = env.request.method;
+  if (method !== "GET" && method !== "HEAD") {
+    return send(env, JSON.stringify({ error: "method not allowed", status: 405, requestId: env.requestId }), 405, false, { allow: "GET, HEAD" });
+  }
+  const { contentType, body } = ctx.metrics.scrape(env.request.headers.get("accept"));
+  // HEAD: the runtime sends the headers (Content-Length included) without the body
+  return send(env, body, 200, false, { "content-type": contentType });
 }
 
 /** A JSON 413 for a declared body over server.bodyLimit; the connection closes after it. */
@@ -275,14 +312,15 @@ function json(env: RequestEnv, body: unknown, status = 200, close = false): Resp
   return send(env, JSON.stringify(body), status, close);
 }
 
-/** A JSON response with every header it will carry, its size noted for the access log. */
-function send(env: RequestEnv, text: string, status: number, close = false): Response {
+/** A JSON response (or `more` overrides the type) with every header it will carry, its size noted for the access log. */
+function send(env: RequestEnv, text: string, status: number, close = false, more?: Record<string, string>): Response {
   const bytes = Buffer.byteLength(text);
   // a handler answering after its 503 went out must not change what the access line reports
   if (!env.over) env.bytes = bytes;
   const headers: Record<string, string> = { "content-type": "application/json", "content-length": String(bytes), "x-request-id": env.requestId };
   // While draining, tell keep-alive clients (and proxies) not to reuse this connection.
   if (close || env.draining()) headers.connection = "close";
+  if (more) Object.assign(headers, more);
   return new Response(text, { status, headers });
 }
 

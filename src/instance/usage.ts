@@ -1,7 +1,8 @@
 // What a running instance uses, read from /proc: resident memory, CPU time, and the TCP
-// connections it holds open on its listening port. For `rodent status`; every field is
-// undefined when /proc does not tell (another user's process seen by a non-root caller).
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+// connections it holds open on its listening port. For `rodent status` and the process metrics;
+// every field is undefined when /proc does not tell (another user's process seen by a non-root
+// caller, a system without /proc).
+import { closeSync, constants, openSync, readdirSync, readlinkSync, readSync } from "node:fs";
 
 export interface Usage {
   rssBytes: number | undefined;
@@ -14,17 +15,21 @@ export interface Usage {
 const TICKS_PER_SECOND = 100;
 /** A process with more descriptors than this is not walked: status must stay quick. */
 const MAX_FDS = 100_000;
+/** /proc/PID/net/tcp of a busy host lists every socket: read at most this much of any file. */
+const MAX_READ = 4 * 1024 * 1024;
 
 export function usageOf(pid: number, port: number | undefined): Usage {
   return { rssBytes: rss(pid), cpuMs: cpu(pid), connections: port === undefined ? undefined : connections(pid, port) };
 }
 
-function rss(pid: number): number | undefined {
+/** Resident memory in bytes (VmRSS). */
+export function rss(pid: number | "self"): number | undefined {
   const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readOr(`/proc/${pid}/status`))?.[1];
   return kb === undefined ? undefined : Number(kb) * 1024;
 }
 
-function cpu(pid: number): number | undefined {
+/** User + system CPU time in milliseconds, at the kernel's tick resolution. */
+export function cpu(pid: number | "self"): number | undefined {
   const stat = readOr(`/proc/${pid}/stat`);
   // the command name may hold spaces and parentheses: fields start after the last ')'
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -67,10 +72,30 @@ function connections(pid: number, port: number): number | undefined {
   return count;
 }
 
-function readOr(path: string): string {
+/**
+ * The text of a /proc file, or "" when it cannot be read: opened O_NONBLOCK (nothing under /proc
+ * should block, and a file swapped for a FIFO must not either), at most `max` bytes.
+ */
+export function readOr(path: string, max = MAX_READ): string {
+  let fd: number;
   try {
-    return readFileSync(path, "utf8");
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch {
     return "";
+  }
+  try {
+    // /proc files report size 0: read in chunks until the end or the cap
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (let n = 1; n > 0 && total < max; total += n) {
+      const chunk = Buffer.allocUnsafe(Math.min(65536, max - total));
+      n = readSync(fd, chunk, 0, chunk.length, null);
+      chunks.push(chunk.subarray(0, n));
+    }
+    return Buffer.concat(chunks).toString("utf8");
+  } catch {
+    return "";
+  } finally {
+    closeSync(fd);
   }
 }

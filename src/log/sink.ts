@@ -26,6 +26,8 @@ export class LogSink {
   private stalled: Buffer | undefined;
   /** Lines dropped since the last notice. */
   private dropped = 0;
+  /** Lines dropped before the last notice. */
+  private droppedNoticed = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private broken = false;
   /** Turns a record queued by writeRecord() into its line, at flush time. */
@@ -60,6 +62,11 @@ export class LogSink {
   /** Lines dropped because the output did not keep up and not yet reported. */
   get droppedLines(): number {
     return this.dropped;
+  }
+
+  /** Every line dropped since the sink opened, reported or not (rodent_log_lines_dropped_total). */
+  get droppedTotal(): number {
+    return this.droppedNoticed + this.dropped;
   }
 
   /**
@@ -152,6 +159,7 @@ export class LogSink {
       }
       if (!this.stalled && this.dropped > 0) {
         const count = this.dropped;
+        this.droppedNoticed += count;
         this.dropped = 0;
         this.stalled = Buffer.from(this.formatNotice(droppedMessage(count, this.path), { event: "log-lines-dropped", dropped: count }));
       }

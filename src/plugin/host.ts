@@ -4,7 +4,7 @@ import type { Hono } from "hono";
 import { RodentError } from "../errors";
 import { errorText } from "../kernel/kernel";
 import type { Scope } from "../kernel/scope";
-import type { InstanceView, Plugin, PluginContext, PluginLog, Started } from "./types";
+import type { InstanceView, Plugin, PluginContext, PluginLog, PluginMetrics, Started } from "./types";
 
 /** A readiness check that has not answered within this long counts as failed. */
 export const READY_CHECK_TIMEOUT_MS = 1000;
@@ -22,6 +22,8 @@ export interface HostOptions {
   /** The live config, every section by its top-level key. */
   config(): Record<string, unknown>;
   instance: InstanceView;
+  /** The plugin's view of the instance's metrics registry (ctx.metrics). */
+  metrics(plugin: string): PluginMetrics;
   /** True once the shutdown began: a worker failing then is reported at its turn instead. */
   stopping(): boolean;
   /** Starts a graceful shutdown that exits 1. */
@@ -139,6 +141,7 @@ export class PluginHost {
       markReady: () => this.marks.delete(plugin.name),
       app: options.app,
       instance: options.instance,
+      metrics: options.metrics(plugin.name),
     };
   }
 }

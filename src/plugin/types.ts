@@ -97,6 +97,66 @@ export interface PluginContext<C = unknown> {
   readonly app: { readonly name: string; readonly version: string; readonly development: boolean };
   /** A read-only view of the running instance, for diagnostics routes. */
   readonly instance: InstanceView;
+  /** Registers this plugin's Prometheus metrics, scraped on the instance's metrics endpoint. */
+  readonly metrics: PluginMetrics;
+}
+
+/**
+ * Where a plugin registers counters, gauges and histograms. Each belongs to this instance alone
+ * (no global registry) and lives as long as it; a reload keeps its values. Registering throws,
+ * failing the start with one line naming the plugin and the metric, for a name that is not
+ * Prometheus' [a-zA-Z_][a-zA-Z0-9_]* (colons are for recording rules), that another metric of the
+ * instance already exposes, or that starts with rodent_ or process_ (rodent's own).
+ */
+export interface PluginMetrics {
+  /** A counter; its name ends in `_total`. */
+  counter<L extends string = never>(options: MetricOptions<L>): Counter<L>;
+  /** A gauge: a value that goes up and down. */
+  gauge<L extends string = never>(options: MetricOptions<L>): Gauge<L>;
+  /** A histogram; `buckets` (upper bounds, increasing) default to rodent's request-duration buckets. */
+  histogram<L extends string = never>(options: MetricOptions<L> & { readonly buckets?: readonly number[] }): Histogram<L>;
+}
+
+/** What every metric is registered with. */
+export interface MetricOptions<L extends string> {
+  /** The metric's name, in base units (`_seconds`, `_bytes`); a counter's ends in `_total`. */
+  readonly name: string;
+  /** One line saying what it counts; shown as its # HELP. */
+  readonly help: string;
+  /**
+   * The label names ([a-zA-Z_][a-zA-Z0-9_]*, not __-prefixed; not `le` on a histogram). Every
+   * distinct combination of values is a series of its own: keep values to a small, bounded set
+   * (a status, a kind; never an id or a path). Past 1000 series a metric drops new combinations
+   * and the plugin's log says so once.
+   */
+  readonly labelNames?: readonly L[];
+}
+
+/** The arguments of an update: the value alone without labels, else the label values first. */
+export type Update<L extends string, V extends "optional" | "required"> = [L] extends [never]
+  ? V extends "optional" ? [value?: number] : [value: number]
+  : V extends "optional" ? [labels: Record<L, string>, value?: number] : [labels: Record<L, string>, value: number];
+
+/** A value that only goes up (a count of events); Prometheus' rate() reads it. */
+export interface Counter<L extends string = never> {
+  /** Adds `value` (default 1; finite and not negative, else it throws) to the series of `labels`. */
+  inc(...args: Update<L, "optional">): void;
+}
+
+/** A value that goes up and down (a queue's depth, a pool's size). */
+export interface Gauge<L extends string = never> {
+  /** Sets the series of `labels` to `value`. */
+  set(...args: Update<L, "required">): void;
+  /** Adds `value` (default 1). */
+  inc(...args: Update<L, "optional">): void;
+  /** Subtracts `value` (default 1). */
+  dec(...args: Update<L, "optional">): void;
+}
+
+/** Observations counted into buckets, with their sum and count (durations, sizes). */
+export interface Histogram<L extends string = never> {
+  /** Counts one observation of `value` (e.g. seconds) in the series of `labels`; NaN throws. */
+  observe(...args: Update<L, "required">): void;
 }
 
 export interface PluginScope {

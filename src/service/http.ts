@@ -38,6 +38,7 @@ export function httpPart(): Part {
         mounted: host?.mounted ?? Promise.resolve([]),
         notReady: () => (host?.asksReadiness ? host.notReady() : undefined),
         deadline: deadline.signal,
+        metrics: { requests: instance.metrics.requests, scrape: (accept) => instance.metrics.registry.scrape(accept) },
       });
       const server = config().server;
       // A predecessor that cannot share its port (the Node bundle) passes its listening socket on.
@@ -93,6 +94,7 @@ export function httpSettings(loaded: LoadedConfig): HttpSettings {
   const c = loaded.config;
   return {
     healthEndpoint: c.health.endpoint,
+    metricsPath: c.metrics.enabled ? c.metrics.path : undefined,
     accessLog: c.logs.access,
     trusted: compileTrust(c.server.trustProxy),
     requestTimeoutMs: c.server.requestTimeout,

@@ -11,6 +11,7 @@ import type { Scope } from "../kernel/scope";
 import type { Log, Logger } from "../log/logger";
 import type { PluginHost } from "../plugin/host";
 import type { Plugin } from "../plugin/types";
+import type { InstanceMetrics } from "./metrics";
 
 /**
  * The close order, first to last: the hand-over stops, the HTTP listener drains, the app's plugins
@@ -56,6 +57,8 @@ export interface Instance {
   host: PluginHost | undefined;
   lastReload: ReloadOutcome | undefined;
   lastHandover: HandoverOutcome | undefined;
+  /** The instance's own registry: rodent's metrics and its plugins'. */
+  readonly metrics: InstanceMetrics;
   /** Rewrites the status record (a no-op until the status part started). */
   publish(): void;
 }

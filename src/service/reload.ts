@@ -12,6 +12,7 @@ export function acceptReloads(instance: Instance): void {
     const result = await attempt(instance);
     const seq = (instance.lastReload?.seq ?? 0) + 1;
     const at = new Date().toISOString();
+    instance.metrics.reloads[result.applied ? "applied" : "rejected"]++;
     if (!result.applied) {
       instance.lastReload = { seq, applied: false, at, errors: result.errors };
       log.error(`reload rejected; the running config (${previous.hash}) stays:\n  ${result.errors.join("\n  ")}`, { event: "reload-rejected", errors: result.errors });

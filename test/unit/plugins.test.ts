@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import { envName } from "../../src/config/load";
 import { Scope } from "../../src/kernel/scope";
+import { MetricsRegistry } from "../../src/metrics/registry";
 import { definePlugin } from "../../src/plugin/define";
 import { PluginHost, PluginStartError } from "../../src/plugin/host";
 import type { Plugin } from "../../src/plugin/types";
@@ -19,8 +20,9 @@ function harness(plugins: Plugin<any>[], config: Record<string, unknown> = {}) {
     error: (m: string) => void logged.push(`${tag}: ${m}`),
     debug: (m: string) => void logged.push(`${tag}: ${m}`),
   });
+  const metrics = new MetricsRegistry();
   const instance = { state: () => "ready", uptimeMs: () => 0, inFlight: () => 0, scopes: () => ({}), config: () => ({ hash: "", generation: 1, file: null, values: {}, origins: {} }) };
-  const host = new PluginHost({ plugins, app: { name: "t", version: "1", development: false }, log, config: () => config, instance, stopping: () => stopping, fail: (r) => void failed.push(r) });
+  const host = new PluginHost({ plugins, app: { name: "t", version: "1", development: false }, log, config: () => config, instance, metrics: (p) => metrics.forPlugin(p, () => {}), stopping: () => stopping, fail: (r) => void failed.push(r) });
   return { host, logged, failed, stop: () => (stopping = true) };
 }
 
