@@ -81,6 +81,24 @@ describe.if(haveNginx && haveWrk)("behind nginx", () => {
       await nginx.stop();
     }
   });
+
+  test("the site file lets the local scraper read /metrics and refuses any other client", async () => {
+    needTool("curl");
+    const a = await startServer([]);
+    const nginx = await startNginx([a.port]);
+    try {
+      const local = await fetch(`${nginx.url}/metrics`);
+      expect(local.status).toBe(200);
+      expect(await local.text()).toContain("rodent_build_info{");
+      // a client from another address (curl bound to 127.0.0.2) gets nginx's 403, not the metrics
+      const other = Bun.spawnSync(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--interface", "127.0.0.2", `${nginx.url}/metrics`], { stdout: "pipe" });
+      expect(other.stdout.toString()).toBe("403");
+      const api = Bun.spawnSync(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--interface", "127.0.0.2", `${nginx.url}/api/v1/rodent/version`], { stdout: "pipe" });
+      expect(api.stdout.toString()).toBe("200");
+    } finally {
+      await nginx.stop();
+    }
+  });
 });
 
 test.if(!(haveNginx && haveWrk))("nginx and wrk are installed (.ci/run installs them)", () => needTool("nginx", "wrk"));
