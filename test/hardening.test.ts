@@ -76,6 +76,15 @@ describe("contrib/kubernetes/deployment.yaml", () => {
     expect(env.RODENT_LOGS_OUTPUT ?? "stdout").toBe("stdout");
   });
 
+  test("the scrape annotations name the container's port and the metrics path rodent serves by default", async () => {
+    const annotations = deployment.spec.template.metadata.annotations;
+    const port = pod.containers[0].ports.find((p: { name: string }) => p.name === "http").containerPort;
+    expect(annotations["prometheus.io/scrape"]).toBe("true");
+    expect(annotations["prometheus.io/port"]).toBe(String(port));
+    const printed = Bun.spawnSync([BIN, "config", "print"], { stdout: "pipe", env: { PATH: process.env.PATH, HOME: tempDir() } }).stdout.toString();
+    expect(printed).toContain(`metrics.path: "${annotations["prometheus.io/path"]}"  # default`);
+  });
+
   test("imagePullPolicy fits the image tag: Always for latest or no tag, IfNotPresent for a pinned tag or digest", () => {
     for (const c of containers) {
       const image = String(c.image);
