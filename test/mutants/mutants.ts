@@ -109,7 +109,7 @@ export const MUTANTS: Mutant[] = [
   {
     name: "status-not-running-is-ok",
     breaks: "'rodent status' exits 0 when nothing runs (LSB says 3)",
-    edits: [{ file: "src/cli/status.ts", find: "      return EXIT.notRunning;", replace: "      return EXIT.ok;" }],
+    edits: [{ file: "src/cli/status.ts", find: "      return print(EXIT.notRunning, ", replace: "      return print(EXIT.ok, " }],
     tests: ["test/daemon.test.ts"],
   },
   {
