@@ -38,12 +38,12 @@ export const health: Command = {
       const result = await ask(socket, host, config.server.port, config.health.endpoint);
       if (result.ok) {
         // whatever answers on the port may not be rodent (another user's process): its words are escaped
-        return finish("health", flags, EXIT.ok, { text: `healthy: ${where} answered ${result.status} ${oneLine(result.body)}`, fields: { healthy: true, url: where, status: result.status, body: bodyOf(result.body) } });
+        return finish("health", flags, EXIT.ok, { text: oneLine(`healthy: ${where} answered ${result.status} ${result.body}`), fields: { healthy: true, url: where, status: result.status, body: bodyOf(result.body) } });
       }
       last = result.why;
       if (attempt < 3) await new Promise((r) => setTimeout(r, 300));
     }
-    return finish("health", flags, EXIT.failure, { text: `unhealthy: ${where}: ${oneLine(last)}`, fields: { healthy: false, url: where, attempts: 3 } });
+    return finish("health", flags, EXIT.failure, { text: oneLine(`unhealthy: ${where}: ${last}`), fields: { healthy: false, url: where, attempts: 3 } });
   },
 };
 
