@@ -191,6 +191,17 @@ describe("metrics of the instance", () => {
     }
   });
 
+  test("metrics.path / is refused: OPTIONS / is haproxy's default check, which rodent answers as readiness", async () => {
+    const check = await runRodent(["config", "check"], { env: { RODENT_METRICS_PATH: "/" } });
+    expect(check.code).toBe(1);
+    expect(check.stderr).toContain("metrics.path");
+    expect(check.stderr).toContain("expected a path other than /");
+    const run = await runRodent(["serve", "--port", "0"], { env: { RODENT_METRICS_PATH: "/" } });
+    expect(run.code).toBe(1);
+    expectOneLine(run.stderr);
+    expect(run.stderr).toContain("RODENT_METRICS_PATH");
+  });
+
   test("scrapes are not access-logged", async () => {
     const s = await startServer([]);
     for (let i = 0; i < 3; i++) await scrape(s.url);

@@ -110,11 +110,13 @@ const OWN_PATHS = ["/ready", "/api/v1/rodent/version", "/debug"];
 
 /**
  * Why `metrics.path` cannot serve the scrape, or undefined: it would shadow the health endpoint
- * or one of rodent's own routes (the /debug routes included), which answer probes and operators.
+ * or one of rodent's own routes (the /debug routes and OPTIONS / included), which answer probes and operators.
  */
 export function metricsPathClash(config: Pick<Config, "metrics" | "health">): string | undefined {
   const path = config.metrics.path;
   if (path === config.health.endpoint) return `expected a path other than health.endpoint's (${path})`;
+  // OPTIONS / is haproxy's default check, answered as readiness: a scrape path there would 405 it
+  if (path === "/") return "expected a path other than / (OPTIONS / answers haproxy's default health check)";
   const own = OWN_PATHS.find((p) => path === p || path.startsWith(`${p}/`));
   return own ? `expected a path other than rodent's own ${own === "/debug" ? "/debug routes" : own}` : undefined;
 }
