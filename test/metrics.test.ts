@@ -305,7 +305,10 @@ describe("a real Prometheus server scraping rodent", () => {
     const prometheus = Bun.spawn(["prometheus", `--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`], { cwd: dir, stdout: "pipe", stderr: "pipe" });
     track(prometheus.pid);
     let log = "";
-    void new Response(prometheus.stderr).text().then((text) => (log = text));
+    const pumped = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of prometheus.stderr) log += decoder.decode(chunk, { stream: true });
+    })();
     const api = async (path: string) => (await getJson(`http://127.0.0.1:${port}/api/v1/${path}`)).data;
     const query = async (promql: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> =>
       (await api(`query?query=${encodeURIComponent(promql)}`)).result;
@@ -323,7 +326,7 @@ describe("a real Prometheus server scraping rodent", () => {
           return undefined;
         }
       }, 20_000, () => `two targets scraped; prometheus said:\n${log}`);
-      expect(active.map(({ health, lastError }) => ({ health, lastError }))).toEqual([{ health: "up", lastError: "" }, { health: "up", lastError: "" }]);
+      expect(active!.map(({ health, lastError }) => ({ health, lastError }))).toEqual([{ health: "up", lastError: "" }, { health: "up", lastError: "" }]);
       for (const s of [bun, node]) {
         const instance = `instance="127.0.0.1:${s.port}"`;
         // the counts Prometheus stored are the requests sent, the plugin's escaped label intact
@@ -348,6 +351,7 @@ describe("a real Prometheus server scraping rodent", () => {
     } finally {
       prometheus.kill("SIGTERM");
       await prometheus.exited;
+      await pumped;
     }
     // its one warning is about the SIGTERM it was sent; no scrape may have made it complain
     expect(log.split("\n").filter((line) => /level=(error|warn)/.test(line) && !line.includes("Received SIGTERM"))).toEqual([]);
