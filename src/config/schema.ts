@@ -121,12 +121,26 @@ export function metricsPathClash(config: Pick<Config, "metrics" | "health">): st
   return own ? `expected a path other than rodent's own ${own === "/debug" ? "/debug routes" : own}` : undefined;
 }
 
+/**
+ * Why `health.endpoint` cannot be where it is, or undefined: on `/` it would answer haproxy's
+ * default check (OPTIONS /) as liveness, 200 while draining; on one of rodent's own routes it would
+ * shadow it (on /ready, the readiness probe would no longer see the drain).
+ */
+export function healthEndpointClash(config: Pick<Config, "health">): string | undefined {
+  const path = config.health.endpoint;
+  if (path === "/") return "expected a path other than / (OPTIONS / answers haproxy's default check as readiness)";
+  const own = OWN_PATHS.find((p) => path === p || path.startsWith(`${p}/`));
+  return own ? `expected a path other than rodent's own ${own === "/debug" ? "/debug routes" : own}` : undefined;
+}
+
 /** Checks across sections, each reported on the key to change. */
 function crossChecked<T extends v.GenericSchema<unknown, Pick<Config, "metrics" | "health">>>(schema: T) {
   return v.pipe(
     schema,
     v.rawCheck(({ dataset, addIssue }) => {
       if (!dataset.typed) return;
+      const health = healthEndpointClash(dataset.value);
+      if (health) addIssue({ message: health, input: dataset.value.health.endpoint, path: [pathItem(dataset.value, "health"), pathItem(dataset.value.health, "endpoint")] as never });
       const clash = metricsPathClash(dataset.value);
       if (clash) addIssue({ message: clash, input: dataset.value.metrics.path, path: [pathItem(dataset.value, "metrics"), pathItem(dataset.value.metrics, "path")] as never });
     }),
