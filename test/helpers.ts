@@ -139,7 +139,7 @@ export function dropRoot(): string[] {
 const TOOLS: Record<string, string> = {
   nginx: "nginx-light", haproxy: "haproxy", wrk: "wrk", logrotate: "logrotate", python3: "python3", cc: "gcc",
   "systemd-notify": "systemd", "systemd-socket-activate": "systemd", "systemd-analyze": "systemd",
-  unshare: "util-linux", setpriv: "util-linux", promtool: "prometheus", curl: "curl",
+  unshare: "util-linux", setpriv: "util-linux", promtool: "prometheus", prometheus: "prometheus", curl: "curl",
 };
 
 /**

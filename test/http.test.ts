@@ -61,6 +61,20 @@ describe("HTTP endpoints", () => {
     expect((await fetch(`${s.url}/health`)).status).toBe(404);
   });
 
+  test("health.endpoint on / or one of rodent's own routes is refused with one line naming the key", async () => {
+    // on /, haproxy's default check (OPTIONS /) got the liveness answer: 200 while draining
+    for (const path of ["/", "/ready", "/api/v1/rodent/version", "/debug/x"]) {
+      const check = await runRodent(["config", "check"], { env: { RODENT_HEALTH_ENDPOINT: path } });
+      expect(`${path}: exit ${check.code}`).toBe(`${path}: exit 1`);
+      expect(check.stderr).toContain("health.endpoint");
+      expect(check.stderr).toContain("expected a path other than");
+    }
+    const run = await runRodent(["serve", "--port", "0"], { env: { RODENT_HEALTH_ENDPOINT: "/" } });
+    expect(run.code).toBe(1);
+    expect(run.stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(run.stderr).toContain("RODENT_HEALTH_ENDPOINT");
+  });
+
   for (const runtime of ["bun", "node"] as const) {
     test(`${runtime}: a sane X-Request-Id is echoed; a missing or insane one is replaced by the process's prefix and a counter`, async () => {
       const s = await startServer([], { runtime });

@@ -107,6 +107,55 @@ describe("failures are one JSON object too, with the exit code of the command wi
   });
 });
 
+/**
+ * A TCP port where something that is not rodent answers (another user's process can hold the port
+ * health asks): `answer` gets each connection once its request arrived.
+ */
+function impostor(answer: (socket: { write(data: string): void; end(): void }) => void): { port: number; stop(): void } {
+  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: (socket) => answer(socket) } });
+  return { port: server.port, stop: () => server.stop(true) };
+}
+
+describe.each(["bun", "node"] as const)("health --json against a port that is not rodent (%s)", (runtime) => {
+  test("an endless answer trickling in is given up on: 3 tries of 2 s, one JSON object, exit 1", async () => {
+    const timers: Array<ReturnType<typeof setInterval>> = [];
+    const port = impostor((socket) => {
+      socket.write("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n");
+      timers.push(setInterval(() => socket.write("x"), 200));
+    });
+    try {
+      const started = Date.now();
+      const { outcome, code, stderr } = await json(["health", "--port", String(port.port)], { runtime, timeoutMs: 15_000 });
+      expect(code).toBe(1);
+      expect(outcome).toMatchObject({ healthy: false, attempts: 3, error: `unhealthy: http://127.0.0.1:${port.port}/health: no answer within 2 s` });
+      expectOneLine(stderr);
+      expect(Date.now() - started).toBeLessThan(12_000);
+    } finally {
+      for (const timer of timers) clearInterval(timer);
+      port.stop();
+    }
+  });
+
+  test("what it answers reaches the terminal escaped, on one line", async () => {
+    const body = '{"status":"\x1b]0;pwned\x07\x1b[31mred","line":"a\nb"}';
+    const port = impostor((socket) => {
+      socket.write(`HTTP/1.1 503 Service Unavailable\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      socket.end();
+    });
+    try {
+      const { outcome, stderr } = await json(["health", "--port", String(port.port)], { runtime });
+      expectOneLine(stderr);
+      expect(stderr).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
+      expect(stderr).toContain("pwned");
+      expect(stderr).toContain('"line":"a');
+      expect(stderr).toContain('b"}');
+      expect(outcome.error).toBe(stderr.trimEnd());
+    } finally {
+      port.stop();
+    }
+  });
+});
+
 describe("logs --json", () => {
   test("prints a JSON log's lines as they are, a stray text line wrapped, each line one object", async () => {
     const dir = tempDir();

@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildApp } from "./kit-fixture";
-import { expectOneLine, getJson, needTool, runRodent, startServer, tempDir, waitFor, type SpawnOptions } from "./helpers";
+import { expectOneLine, freePort, getJson, needTool, runRodent, startServer, tempDir, track, waitFor, type SpawnOptions } from "./helpers";
 import { parseExposition, seriesOf, value, type Samples } from "./metrics-format";
 
 const PROMETHEUS_ACCEPT = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
@@ -191,6 +191,17 @@ describe("metrics of the instance", () => {
     }
   });
 
+  test("metrics.path / is refused: OPTIONS / is haproxy's default check, which rodent answers as readiness", async () => {
+    const check = await runRodent(["config", "check"], { env: { RODENT_METRICS_PATH: "/" } });
+    expect(check.code).toBe(1);
+    expect(check.stderr).toContain("metrics.path");
+    expect(check.stderr).toContain("expected a path other than /");
+    const run = await runRodent(["serve", "--port", "0"], { env: { RODENT_METRICS_PATH: "/" } });
+    expect(run.code).toBe(1);
+    expectOneLine(run.stderr);
+    expect(run.stderr).toContain("RODENT_METRICS_PATH");
+  });
+
   test("scrapes are not access-logged", async () => {
     const s = await startServer([]);
     for (let i = 0; i < 3; i++) await scrape(s.url);
@@ -279,5 +290,70 @@ describe("plugins' metrics (the kit)", () => {
       expectOneLine(run.stderr);
       expect(run.stderr).toContain(message);
     }
+  });
+});
+
+describe("a real Prometheus server scraping rodent", () => {
+  test("both runtimes are scraped up in the format Prometheus negotiates, and what they count is what it stores", async () => {
+    needTool("prometheus");
+    const bun = await startServer([], metricsApp());
+    const node = await startServer([], metricsApp({ runtime: "node" }));
+    const dir = tempDir();
+    const port = await freePort();
+    const targets = [bun, node].map((s) => `"127.0.0.1:${s.port}"`).join(", ");
+    writeFileSync(join(dir, "prometheus.yml"), `global: { scrape_interval: 1s, evaluation_interval: 1s }\nscrape_configs:\n  - job_name: rodent\n    static_configs: [{ targets: [${targets}] }]\n`);
+    const prometheus = Bun.spawn(["prometheus", `--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+    track(prometheus.pid);
+    let log = "";
+    const pumped = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of prometheus.stderr) log += decoder.decode(chunk, { stream: true });
+    })();
+    const api = async (path: string) => (await getJson(`http://127.0.0.1:${port}/api/v1/${path}`)).data;
+    const query = async (promql: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> =>
+      (await api(`query?query=${encodeURIComponent(promql)}`)).result;
+    try {
+      const escaped = 'a "quoted" \\ one\nover two lines';
+      for (const s of [bun, node]) {
+        for (const kind of ["short", "short", escaped]) expect((await fetch(`${s.url}/tally/notes?kind=${encodeURIComponent(kind)}`, { method: "POST" })).status).toBe(200);
+        expect((await fetch(`${s.url}/nowhere`)).status).toBe(404);
+      }
+      const active = await waitFor(async () => {
+        try {
+          const list: Array<{ health: string; lastError: string; scrapeUrl: string }> = (await api("targets")).activeTargets;
+          return list.length === 2 && list.every((t) => t.health !== "unknown") ? list : undefined;
+        } catch {
+          return undefined;
+        }
+      }, 20_000, () => `two targets scraped; prometheus said:\n${log}`);
+      expect(active!.map(({ health, lastError }) => ({ health, lastError }))).toEqual([{ health: "up", lastError: "" }, { health: "up", lastError: "" }]);
+      for (const s of [bun, node]) {
+        const instance = `instance="127.0.0.1:${s.port}"`;
+        // the counts Prometheus stored are the requests sent, the plugin's escaped label intact
+        const posted = await waitFor(async () => (await query(`rodent_http_requests_total{${instance},method="POST",code="2xx"}`))[0]?.value[1], 15_000, "the POSTs stored");
+        expect(posted).toBe("3");
+        expect((await query(`rodent_http_requests_total{${instance},method="GET",code="4xx"}`))[0]?.value[1]).toBe("1");
+        expect((await query(`rodent_http_request_duration_seconds_count{${instance}}`))[0]?.value[1]).toBe("4");
+        expect((await query(`count(rodent_http_request_duration_seconds_bucket{${instance}})`))[0]?.value[1]).toBe("17");
+        const notes = await query(`tally_notes_created_total{${instance}}`);
+        expect(Object.fromEntries(notes.map((n) => [n.metric.kind, n.value[1]]))).toEqual({ short: "2", [escaped]: "1" });
+        expect((await query(`up{${instance}}`))[0]?.value[1]).toBe("1");
+      }
+      // Prometheus asks for OpenMetrics first: its metadata names counter families without _total
+      const metadata = await api("metadata");
+      expect(metadata.rodent_http_requests?.[0]?.type).toBe("counter");
+      expect(metadata.rodent_http_request_duration_seconds?.[0]?.type).toBe("histogram");
+      // nothing the scrapes sent was rejected or dropped
+      const own = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      for (const rejected of ["prometheus_target_scrapes_sample_out_of_order_total", "prometheus_target_scrapes_sample_duplicate_timestamp_total", "prometheus_target_scrapes_sample_out_of_bounds_total"]) {
+        expect(own).toMatch(new RegExp(`^${rejected} 0$`, "m"));
+      }
+    } finally {
+      prometheus.kill("SIGTERM");
+      await prometheus.exited;
+      await pumped;
+    }
+    // its one warning is about the SIGTERM it was sent; no scrape may have made it complain
+    expect(log.split("\n").filter((line) => /level=(error|warn)/.test(line) && !line.includes("Received SIGTERM"))).toEqual([]);
   });
 });

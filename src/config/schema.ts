@@ -110,11 +110,25 @@ const OWN_PATHS = ["/ready", "/api/v1/rodent/version", "/debug"];
 
 /**
  * Why `metrics.path` cannot serve the scrape, or undefined: it would shadow the health endpoint
- * or one of rodent's own routes (the /debug routes included), which answer probes and operators.
+ * or one of rodent's own routes (the /debug routes and OPTIONS / included), which answer probes and operators.
  */
 export function metricsPathClash(config: Pick<Config, "metrics" | "health">): string | undefined {
   const path = config.metrics.path;
   if (path === config.health.endpoint) return `expected a path other than health.endpoint's (${path})`;
+  // OPTIONS / is haproxy's default check, answered as readiness: a scrape path there would 405 it
+  if (path === "/") return "expected a path other than / (OPTIONS / answers haproxy's default health check)";
+  const own = OWN_PATHS.find((p) => path === p || path.startsWith(`${p}/`));
+  return own ? `expected a path other than rodent's own ${own === "/debug" ? "/debug routes" : own}` : undefined;
+}
+
+/**
+ * Why `health.endpoint` cannot be where it is, or undefined: on `/` it would answer haproxy's
+ * default check (OPTIONS /) as liveness, 200 while draining; on one of rodent's own routes it would
+ * shadow it (on /ready, the readiness probe would no longer see the drain).
+ */
+export function healthEndpointClash(config: Pick<Config, "health">): string | undefined {
+  const path = config.health.endpoint;
+  if (path === "/") return "expected a path other than / (OPTIONS / answers haproxy's default check as readiness)";
   const own = OWN_PATHS.find((p) => path === p || path.startsWith(`${p}/`));
   return own ? `expected a path other than rodent's own ${own === "/debug" ? "/debug routes" : own}` : undefined;
 }
@@ -125,6 +139,8 @@ function crossChecked<T extends v.GenericSchema<unknown, Pick<Config, "metrics" 
     schema,
     v.rawCheck(({ dataset, addIssue }) => {
       if (!dataset.typed) return;
+      const health = healthEndpointClash(dataset.value);
+      if (health) addIssue({ message: health, input: dataset.value.health.endpoint, path: [pathItem(dataset.value, "health"), pathItem(dataset.value.health, "endpoint")] as never });
       const clash = metricsPathClash(dataset.value);
       if (clash) addIssue({ message: clash, input: dataset.value.metrics.path, path: [pathItem(dataset.value, "metrics"), pathItem(dataset.value.metrics, "path")] as never });
     }),

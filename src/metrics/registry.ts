@@ -128,7 +128,8 @@ class Metric {
       if (n !== undefined && typeof n !== "number") throw new TypeError(`metric ${this.name}: the value must be a number${labeled ? ", after the labels" : ""}`);
       if (n === undefined && value === "required") throw new TypeError(`metric ${this.name}: a value is required`);
       const values = labeled ? this.values(args[0]) : [];
-      const key = values.join("\u0000");
+      // one value is its own key; several are joined unambiguously (a value may hold any separator)
+      const key = values.length < 2 ? (values[0] ?? "") : JSON.stringify(values);
       let s = this.all.get(key);
       if (!s) {
         if (this.all.size >= MAX_SERIES) {

@@ -63,6 +63,16 @@ describe("the registry", () => {
     expect(() => (c.inc as (l: unknown) => void)({})).toThrow("label kind must be a string");
   });
 
+  test("label sets that differ only in where a NUL falls are two series (values from requests cannot merge them)", () => {
+    const registry = new MetricsRegistry();
+    const c = registry.forPlugin("p", () => {}).counter({ name: "moves_total", help: "x", labelNames: ["from", "to"] });
+    c.inc({ from: "a\u0000b", to: "c" });
+    c.inc({ from: "a", to: "b\u0000c" }, 2);
+    const body = registry.scrape(null).body;
+    expect(body).toContain('moves_total{from="a\u0000b",to="c"} 1\n');
+    expect(body).toContain('moves_total{from="a",to="b\u0000c"} 2\n');
+  });
+
   test(`a metric past ${MAX_SERIES} label combinations drops new ones and warns once`, () => {
     const warned: string[] = [];
     const c = new MetricsRegistry().forPlugin("p", (m) => warned.push(m)).counter({ name: "hits_total", help: "x", labelNames: ["id"] });
