@@ -115,7 +115,7 @@ export class Logger {
     if (this.format === "json") {
       return `{"time":"${isoAt(r.at)}","level":"info","tag":"access","requestId":${jsonString(r.requestId)},"method":${jsonString(r.method)},"path":${jsonString(r.path)},"status":${r.status},"durationMs":${r.durationMs},"bytes":${r.bytes},"ip":${jsonString(r.ip)},"scheme":${jsonString(r.scheme)},"userAgent":${r.userAgent === null ? "null" : jsonString(r.userAgent)}${r.traceId === undefined ? "" : `,"traceId":"${r.traceId}"`}}\n`;
     }
-    return `${isoAt(r.at).slice(11, 23)} access ${oneLine(`${r.method} ${r.path} ${r.status} ${r.durationMs}ms ${r.bytes}b ${r.ip} id=${r.requestId}${r.traceId === undefined ? "" : ` trace=${r.traceId}`} ua=${jsonString(r.userAgent ?? "")}`)}\n`;
+    return `${isoAt(r.at).slice(11, 23)} access ${oneLine(`${r.method} ${r.path} ${r.status} ${r.durationMs}ms ${r.bytes === null ? "-" : `${r.bytes}b`} ${r.ip} id=${r.requestId}${r.traceId === undefined ? "" : ` trace=${r.traceId}`} ua=${jsonString(r.userAgent ?? "")}`)}\n`;
   }
 
   flush(): void {

@@ -61,6 +61,18 @@ describe("LogSink queued records", () => {
     f.done();
   });
 
+  test("a pretty access line shows the size in bytes, or - when the response did not declare it", () => {
+    const f = tempFile();
+    const logger = new Logger({ level: "info", format: "pretty", file: f.path });
+    logger.access(record(1));
+    logger.access({ ...record(2), bytes: null });
+    logger.flush();
+    const [known, unknown] = readFileSync(f.path, "utf8").trim().split("\n");
+    expect(known).toContain("access GET /p/1 200 0.5ms 2b 127.0.0.1 id=r1");
+    expect(unknown).toContain("access GET /p/2 200 0.5ms - 127.0.0.1 id=r2");
+    f.done();
+  });
+
   test("an access line is JSON that reads back every field as logged, whatever characters the client sent", () => {
     const f = tempFile();
     const logger = new Logger({ level: "info", format: "json", file: f.path });
