@@ -153,6 +153,21 @@ describe("the status record and the PID file are never trusted blindly", () => {
     });
   }
 
+  test("a record of the right owner naming another PID (a predecessor's, left over a restart) is not believed", async () => {
+    const s = await startServer([]);
+    const record = `${s.pidFile}.status`;
+    await waitFor(() => existsSync(record), 10_000, "the status record");
+    const own = JSON.parse(readFileSync(record, "utf8")) as Record<string, unknown>;
+    // rewritten in place: the same file, the same owner, only the PID and what it claims differ
+    writeFileSync(record, JSON.stringify({ ...own, pid: s.pid + 1, state: "draining", version: "6.6.6-predecessor" }));
+    const status = await runRodent(["status", "--pid-file", s.pidFile]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(`rodent is running (PID ${s.pid})`);
+    expect(status.stdout).toContain(`does not describe PID ${s.pid}`);
+    expect(status.stdout).not.toContain("6.6.6-predecessor");
+    expect(status.stdout).not.toContain("draining");
+  });
+
   attack("the Node bundle, as instance and as client, neither hangs on nor believes a FIFO at the status record", async () => {
     const dir = sharedDir();
     asOther(["mkfifo", join(dir, "rodent.pid.status")]);
