@@ -138,7 +138,7 @@ export const MUTANTS: Mutant[] = [
   },
   {
     name: "forged-record-believed",
-    breaks: "a status record planted by another user (naming another PID) is believed by status and stop",
+    breaks: "a status record naming another PID (a predecessor's left over a restart, or a planted one) is believed by status and stop",
     edits: [{ file: "src/instance/status.ts", find: "if (typeof record !== \"object\" || record === null || record.pid !== owner.pid) {", replace: "if (typeof record !== \"object\" || record === null) {" }],
     tests: ["test/security.test.ts"],
   },
