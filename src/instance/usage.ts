@@ -30,13 +30,22 @@ export function rss(pid: number | "self"): number | undefined {
 
 /** User + system CPU time in milliseconds, at the kernel's tick resolution. */
 export function cpu(pid: number | "self"): number | undefined {
-  const stat = readOr(`/proc/${pid}/stat`);
-  // the command name may hold spaces and parentheses: fields start after the last ')'
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  if (!stat || !Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
+  const fields = statFields(pid);
+  const utime = Number(fields?.[11]);
+  const stime = Number(fields?.[12]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
   return Math.round(((utime + stime) * 1000) / TICKS_PER_SECOND);
+}
+
+/**
+ * /proc/PID/stat's fields after the command name, state first (so stat(5)'s field n is [n - 3]);
+ * undefined when it cannot be read. The name may hold spaces and parentheses: fields start after
+ * the last ')'.
+ */
+export function statFields(pid: number | "self"): string[] | undefined {
+  const stat = readOr(`/proc/${pid}/stat`, 4096);
+  const end = stat.lastIndexOf(")");
+  return end < 0 ? undefined : stat.slice(end + 2).split(" ");
 }
 
 /**
