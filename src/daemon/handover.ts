@@ -3,7 +3,6 @@
 // socket), and passes it the listening socket where the runtime cannot share its port (Node on TCP).
 import type { HandedOverListener } from "./channel";
 import type { Kernel } from "../kernel/kernel";
-import { startSuccessor } from "./successor";
 
 export interface HandoverOptions {
   /** The listening socket to pass on (Node on TCP); without it the successor binds beside this one. */
@@ -41,6 +40,8 @@ export function acceptHandovers(kernel: Kernel, options: HandoverOptions): void 
     const onDrain = () => !options.handedOver() && abandon.abort("this instance began shutting down");
     kernel.root.signal.addEventListener("abort", onDrain, { once: true });
     try {
+      // loaded when a restart asks, not at every start
+      const { startSuccessor } = await import("./successor");
       const next = await startSuccessor({ of: process.pid, output: "inherit", listener: options.listener, signal: abandon.signal, logHint: options.logHint });
       log.info(`successor PID ${next.pid} is ready on ${next.address}`, { event: "handover-done", successor: next.pid });
     } catch (error) {

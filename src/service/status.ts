@@ -36,14 +36,18 @@ export function statusPart(): Part {
     ready(instance) {
       // a successor holds the PID file only from its takeover on
       if (instance.predecessor !== undefined) scope.defer("status-file", () => removeStatus(instance.pidPath), { critical: true });
-      // The record doubles as a heartbeat: refreshed every health.interval (read live).
-      const beat = () => {
-        instance.publish();
+      // The record doubles as a heartbeat: refreshed every health.interval (read live). The first
+      // beat is due one interval after ready: the state change to ready has just written it.
+      const next = () => {
         heartbeat = setTimeout(beat, instance.loaded.config.health.interval);
         heartbeat.unref?.();
       };
+      const beat = () => {
+        instance.publish();
+        next();
+      };
       instance.kernel.onState((state, previous) => {
-        if (state === "ready" && previous === "starting") beat();
+        if (state === "ready" && previous === "starting") next();
       });
     },
   };
