@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, isAlive, spawnRodent, startServer, tempDir, track, waitFor } from "./helpers";
+import { expectOneLine, freePort, inBothRuntimes, isAlive, runRodent, spawnRodent, startServer, tempDir, track, waitFor } from "./helpers";
 
 const readyOrExit = (dir: string) => ({ env: { HOME: dir } });
 
@@ -114,6 +114,32 @@ describe("single instance", () => {
     expect(r.output()).toContain("--port");
     expect(existsSync(pidFile)).toBe(false);
     expect(existsSync(`${pidFile}.status`)).toBe(false);
+  });
+
+  test("a port another program holds with SO_REUSEPORT is in use too: rodent does not share it silently", async () => {
+    // this test process holds the port with SO_REUSEPORT, as the same user: the kernel would let
+    // rodent's own SO_REUSEPORT listener join it and split the connections between the two
+    const holder = Bun.serve({ hostname: "127.0.0.1", port: 0, reusePort: true, fetch: () => new Response("not rodent") });
+    try {
+      const dir = tempDir();
+      const pidFile = join(dir, "shared.pid");
+      const r = spawnRodent(["serve", "--port", String(holder.port), "--pid-file", pidFile], readyOrExit(dir));
+      expect(await r.exited()).toBe(1);
+      expect(r.output()).toContain(`cannot listen on 127.0.0.1:${holder.port}: port ${holder.port} is in use`);
+      expect(existsSync(pidFile)).toBe(false);
+    } finally {
+      holder.stop(true);
+    }
+  });
+
+  test("a host name that does not resolve: one line naming it and the fix, on both runtimes (Bun said EEXIST)", async () => {
+    await inBothRuntimes(async (runtime) => {
+      const r = await runRodent(["serve", "--host", "nonexistent.invalid", "--port", String(await freePort())], { runtime });
+      expect(r.code).toBe(1);
+      expectOneLine(r.stderr);
+      expect(r.stderr).toContain("cannot listen on nonexistent.invalid:");
+      expect(r.stderr).toContain("host nonexistent.invalid does not resolve to an address: use an IP address such as --host 127.0.0.1");
+    });
   });
 
   test("the lock is taken before the port: a second instance says already running, not port in use", async () => {

@@ -66,12 +66,16 @@ export async function startListener(scope: Scope, options: ListenOptions & { soc
 
 function explain(error: ListenError, options: ListenOptions): ListenFailedError {
   const where = options.fd !== undefined ? `the inherited socket (fd ${options.fd})` : options.socket ? `unix socket ${options.socket}` : `${options.host}:${options.port}`;
+  const unresolved = `host ${options.host} does not resolve to an address: use an IP address such as --host 127.0.0.1, or 0.0.0.0 for all interfaces`;
   const fixes: Record<string, string> = {
     EADDRINUSE: options.socket
       ? "another process listens on it: stop it or choose another server.socket"
       : `port ${options.port} is in use: stop what holds it or choose another with --port`,
     EACCES: options.port < 1024 && !options.socket ? `ports below 1024 need root or CAP_NET_BIND_SERVICE: use --port 8042 or grant the capability` : "permission denied: choose another address",
     EADDRNOTAVAIL: `address ${options.host} is not available on this machine: use --host 127.0.0.1, or 0.0.0.0 for all interfaces`,
+    // a host name that does not resolve (Node: getaddrinfo ENOTFOUND, or EAI_AGAIN with no DNS server; Bun: see its adapter)
+    ENOTFOUND: unresolved,
+    EAI_AGAIN: unresolved,
     ENOENT: "its directory does not exist: create it or choose another server.socket",
     EJOINUNSUPPORTED: `${program().name} restart needs the Bun binary (Node 20 cannot share the port); stop and start the Node bundle instead`,
     EFDUNSUPPORTED: "the Bun binary cannot use socket activation (Bun.serve would bind another port instead): run the Node bundle (node rodent.mjs serve) or drop the .socket unit",

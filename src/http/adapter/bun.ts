@@ -3,6 +3,9 @@ import { UNIX_PEER } from "../trust";
 import type { ConnEnv, Listener, ListenOptions } from "./types";
 import { formatAddress, ListenError } from "./types";
 
+/** An IPv4 or IPv6 address as written, not a name to resolve. */
+const IP_LITERAL = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[?[\da-fA-F:.]*:[\da-fA-F:.]*\]?)$/;
+
 export async function listen(options: ListenOptions): Promise<Listener> {
   if (options.fd !== undefined) {
     // Bun.serve has no way to listen on an inherited descriptor: given one, it binds another port.
@@ -54,7 +57,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     const shared = !options.socket && (options.share || options.join);
     if (shared && !options.join && options.port !== 0) {
       // SO_REUSEPORT would let us share a port another program holds: check exclusively first.
-      Bun.serve({ ...common, ...where } as Parameters<typeof Bun.serve>[0]).stop(true);
+      exclusiveCheck(() => Bun.listen({ hostname: options.host, port: options.port, socket: { data() {} } }).stop(true), () => Bun.serve({ ...common, ...where } as Parameters<typeof Bun.serve>[0]).stop(true));
     }
     server = Bun.serve({ ...common, ...where, reusePort: shared } as Parameters<typeof Bun.serve>[0]);
     // Hono's getConnInfo (hono/bun) finds the server here
@@ -62,6 +65,8 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     if (!options.socket) host = formatAddress(options.host, server.port!);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
+    // Bun 1.4.5 reports a host name it cannot resolve as EEXIST ("file already exists")
+    if (!options.socket && !IP_LITERAL.test(options.host) && (e.code === undefined || e.code === "EEXIST")) throw new ListenError("ENOTFOUND", e.message);
     throw new ListenError(e.code ?? "EUNKNOWN", e.message);
   }
   const port = options.socket ? undefined : server.port;
@@ -92,4 +97,19 @@ export async function listen(options: ListenOptions): Promise<Listener> {
       return draining;
     },
   };
+}
+
+/**
+ * Binds the port without SO_REUSEPORT for a moment. A bare TCP listener (Bun.listen) costs about a
+ * millisecond of start-up less than a second HTTP server; where it fails without an errno (a host
+ * name it cannot resolve), the HTTP server's own check runs, so the error and its message are as
+ * Bun.serve reports them.
+ */
+function exclusiveCheck(tcp: () => void, http: () => void): void {
+  try {
+    tcp();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code) throw error;
+    http();
+  }
 }
