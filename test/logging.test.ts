@@ -93,6 +93,25 @@ describe("JSON logs", () => {
     expect(access).toEqual(["/api/v1/rodent/version?after"]);
   });
 
+  test("a reload's log level reaches the lifecycle lines too, not only the access log", async () => {
+    const dir = tempDir();
+    const file = join(dir, "rodent.yml");
+    await Bun.write(file, "server:\n  logLevel: info\n");
+    const logFile = join(dir, "rodent.log");
+    const s = await startServer(["-c", file, "--log-file", logFile], { env: { HOME: dir } });
+    await Bun.write(file, "server:\n  logLevel: error\n");
+    s.signal("SIGHUP");
+    await waitFor(async () => (await getJson(`${s.url}/health`)).generation === 2);
+    s.signal("SIGTERM");
+    await s.exited();
+    const lines = parse(readFileSync(logFile, "utf8"));
+    // up to the reload at info; from the new level on, nothing below error (the shutdown lines are info)
+    expect(lines.some((l) => l.event === "ready")).toBe(true);
+    const after = lines.slice(lines.findIndex((l) => l.event === "signal" && l.signal === "SIGHUP") + 1);
+    expect(after.filter((l) => l.level === "info" && l.tag !== "access").map((l) => l.msg)).toEqual([]);
+    expect(lines.some((l) => l.event === "shutdown-started")).toBe(false);
+  });
+
   test("--log-format pretty writes readable lines", async () => {
     const dir = tempDir();
     const s = await startServer(["--log-format", "pretty"], { env: { HOME: dir } });

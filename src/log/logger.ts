@@ -93,7 +93,7 @@ export class Logger {
   }
 
   tagged(tag: string): Log {
-    return wrap(this.consola.withTag(tag));
+    return wrap(this.consola, tag);
   }
 
   /**
@@ -145,13 +145,20 @@ function stdoutIsTerminal(): boolean {
   }
 }
 
-function wrap(c: ConsolaInstance): Log {
+/**
+ * A Log for `tag` over the one consola instance, the tag passed with each line (a consola log
+ * object). Not consola's withTag: a tagged instance copies the level when it is made, so a reload's
+ * new level never reached the lines of a component tagged before it; and each withTag builds a
+ * whole instance, 0.1–1 ms of start-up apiece. Nested tags join with ":" as withTag's do.
+ */
+function wrap(c: ConsolaInstance, tag: string): Log {
+  const line = (message: string, fields: Fields | undefined) => ({ tag, args: fields ? [message, fields] : [message] });
   return {
-    info: (m, f) => (f ? c.info(m, f) : c.info(m)),
-    warn: (m, f) => (f ? c.warn(m, f) : c.warn(m)),
-    error: (m, f) => (f ? c.error(m, f) : c.error(m)),
-    debug: (m, f) => (f ? c.debug(m, f) : c.debug(m)),
-    withTag: (tag) => wrap(c.withTag(tag)),
+    info: (m, f) => c.info(line(m, f)),
+    warn: (m, f) => c.warn(line(m, f)),
+    error: (m, f) => c.error(line(m, f)),
+    debug: (m, f) => c.debug(line(m, f)),
+    withTag: (inner) => wrap(c, `${tag}:${inner}`),
   };
 }
 
