@@ -117,7 +117,10 @@ export interface Lock {
  * rename() only under a `<path>.takeover` guard created with O_EXCL, after re-checking under the
  * guard that it is still the same stale file: two instances that both saw it stale cannot both win.
  */
-export function takeLock(path: string, self: ProgramIdentity = selfIdentity()): Lock {
+export function takeLock(path: string, given?: ProgramIdentity): Lock {
+  // this program's identity is read (a readlink and a few stats) only to judge a PID file already there
+  let known = given;
+  const self = () => (known ??= selfIdentity());
   ensureDir(path);
   const temp = writeTemp(path);
   try {
@@ -129,14 +132,14 @@ export function takeLock(path: string, self: ProgramIdentity = selfIdentity()): 
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw new PidFileAccessError(path, error as NodeJS.ErrnoException);
       }
-      const seen = inspectPidFile(path, self);
+      const seen = inspectPidFile(path, self());
       if (seen.kind === "held") throw new AlreadyRunningError(seen.holder.pid, path, seen.holder.verdict.kind === "unverified" ? seen.holder.verdict.why : undefined);
       if (seen.kind === "foreign") throw new PidFileForeignError(path, seen.what);
-      if (seen.kind === "stale" && replaceStale(path, temp, seen, self)) return lockFor(path);
+      if (seen.kind === "stale" && replaceStale(path, temp, seen, self())) return lockFor(path);
       // absent again, or another instance is mid-takeover: look again
       sleepSync(2 + Math.random() * 8);
     }
-    const last = inspectPidFile(path, self);
+    const last = inspectPidFile(path, self());
     if (last.kind === "held") throw new AlreadyRunningError(last.holder.pid, path);
     throw new RodentError(`could not take the PID file ${path}: another instance kept changing it; try again`);
   } finally {

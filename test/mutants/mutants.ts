@@ -45,7 +45,7 @@ export const MUTANTS: Mutant[] = [
   {
     name: "stale-never-taken",
     breaks: "a stale PID file (dead PID, left by kill -9) is never taken over",
-    edits: [{ file: "src/instance/lock.ts", find: "if (seen.kind === \"stale\" && replaceStale(path, temp, seen, self)) return lockFor(path);", replace: "if (seen.kind === \"stale\") throw new AlreadyRunningError(seen.holder?.pid ?? 0, path);" }],
+    edits: [{ file: "src/instance/lock.ts", find: "if (seen.kind === \"stale\" && replaceStale(path, temp, seen, self())) return lockFor(path);", replace: "if (seen.kind === \"stale\") throw new AlreadyRunningError(seen.holder?.pid ?? 0, path);" }],
     tests: ["test/lock.test.ts"],
   },
   {
@@ -69,7 +69,7 @@ export const MUTANTS: Mutant[] = [
   {
     name: "port-shared-silently",
     breaks: "a port another program holds is shared silently instead of 'port in use'",
-    edits: [{ file: "src/http/adapter/bun.ts", find: "Bun.serve({ ...common, ...where } as Parameters<typeof Bun.serve>[0]).stop(true);", replace: "void 0;" }],
+    edits: [{ file: "src/http/adapter/bun.ts", find: "      exclusiveCheck(() => Bun.listen(", replace: "      void (() => Bun.listen(" }],
     tests: ["test/lock.test.ts", "test/http.test.ts"],
   },
   {
