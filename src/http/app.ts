@@ -69,7 +69,7 @@ class RequestEnv {
 
   constructor(
     readonly request: Request,
-    private readonly conn: ConnEnv,
+    readonly conn: ConnEnv,
     readonly requestId: string,
     readonly settings: HttpSettings,
     /** Asked when the response is built: a request that began before the drain may end during it. */
@@ -156,9 +156,9 @@ export function createApp(ctx: AppContext): Handler {
     const settings = ctx.settings();
     const requestId = requestIdFor(request.headers.get("x-request-id"));
     const env = new RequestEnv(request, conn, requestId, settings, draining, ctx.deadline);
-    const peer = settings.accessLog ? env.peer : undefined;
-    const url = request.url;
-    const path = pathOf(url);
+    // the access log's peer, read before anything can wait (the getter keeps it)
+    if (settings.accessLog) void env.peer;
+    const path = pathOf(request.url);
     if (path === settings.healthEndpoint) return health(env, ctx);
     if (path === settings.metricsPath) return scrape(env, ctx);
     const counted = settings.metricsPath !== undefined;
@@ -173,34 +173,46 @@ export function createApp(ctx: AppContext): Handler {
       if (!(response instanceof Promise)) return count(ctx.metrics.requests, env, response, started, true);
       return response.then((r) => count(ctx.metrics.requests, env, r, started, !request.signal.aborted));
     }
-    const logged = (response: Response, later: boolean) => {
-      const log = (sent: boolean) => {
-        const ms = performance.now() - started;
-        // with the access log on, the counting takes its clock reads and its verdict on "sent"
-        if (counted) ctx.metrics.requests.record(request.method, sent ? response.status : 0, sent ? env.bytes : 0, ms);
-        const client = clientInfo(peer, request.headers, settings.trusted, schemeOf(url));
-        ctx.access({
-          requestId,
-          method: request.method,
-          path: redactedTarget(url),
-          // 0: the connection closed before the response went out (the handler did run)
-          status: sent ? response.status : 0,
-          durationMs: Math.round(ms * 100) / 100,
-          bytes: sent ? env.bytes : 0,
-          ip: client.ip,
-          scheme: client.scheme,
-          userAgent: request.headers.get("user-agent"),
-          traceId: env.trace?.traceId,
-        });
-      };
-      if (conn.settled) conn.settled(request, log);
-      // Otherwise judge by what the request shows: a peer already unknown on arrival, or a client
-      // gone before a later answer (its signal aborted; not asked on the quick path: it costs).
-      else log(peer !== undefined && !(later && request.signal.aborted));
-      return response;
-    };
-    return response instanceof Promise ? response.then((r) => logged(r, true)) : logged(response, false);
+    if (!(response instanceof Promise)) return logged(ctx, env, response, started, false);
+    return response.then((r) => logged(ctx, env, r, started, true));
   };
+}
+
+/**
+ * Writes the access line (and counts the request) once the response has gone out, where the
+ * runtime tells (Node); on Bun, judged by what the request shows: a peer already unknown on
+ * arrival, or a client gone before a `later` answer (its signal aborted; not asked on the quick
+ * path: it costs). Functions, not closures made per request: the line is the hot path's largest part.
+ */
+function logged(ctx: AppContext, env: RequestEnv, response: Response, started: number, later: boolean): Response {
+  if (env.conn.settled) env.conn.settled(env.request, (sent) => access(ctx, env, response, started, sent));
+  else access(ctx, env, response, started, env.peer !== undefined && !(later && env.request.signal.aborted));
+  return response;
+}
+
+/** The access line, and the request counted with the same clock read and verdict on "sent". */
+function access(ctx: AppContext, env: RequestEnv, response: Response, started: number, sent: boolean): void {
+  const ms = performance.now() - started;
+  const request = env.request;
+  const settings = env.settings;
+  // 0: the connection closed before the response went out (the handler did run)
+  const status = sent ? response.status : 0;
+  const bytes = sent ? env.bytes : 0;
+  if (settings.metricsPath !== undefined) ctx.metrics.requests.record(request.method, status, bytes, ms);
+  const url = request.url;
+  const client = clientInfo(env.peer, request.headers, settings.trusted, schemeOf(url));
+  ctx.access({
+    requestId: env.requestId,
+    method: request.method,
+    path: redactedTarget(url),
+    status,
+    durationMs: Math.round(ms * 100) / 100,
+    bytes,
+    ip: client.ip,
+    scheme: client.scheme,
+    userAgent: request.headers.get("user-agent"),
+    traceId: env.trace?.traceId,
+  });
 }
 
 /** Counts a request answered without the access log; `sent` false counts it as code 0. */

@@ -108,14 +108,16 @@ export class Logger {
 
   /**
    * The line for a queued record: the fixed parts are literals, the time is formatted once per
-   * millisecond, and a field is escaped only when it holds something JSON must escape (a
-   * scan of that field instead of stringifying it and then scanning the whole line again).
+   * millisecond, a field is escaped only when it holds something JSON must escape (a char-code
+   * scan of that field), and the duration is written from its hundredths (a double's toString
+   * cost more than the rest of the line).
    */
   private accessLine(r: QueuedAccess): string {
+    const ms = hundredths(r.durationMs);
     if (this.format === "json") {
-      return `{"time":"${isoAt(r.at)}","level":"info","tag":"access","requestId":${jsonString(r.requestId)},"method":${jsonString(r.method)},"path":${jsonString(r.path)},"status":${r.status},"durationMs":${r.durationMs},"bytes":${r.bytes},"ip":${jsonString(r.ip)},"scheme":${jsonString(r.scheme)},"userAgent":${r.userAgent === null ? "null" : jsonString(r.userAgent)}${r.traceId === undefined ? "" : `,"traceId":"${r.traceId}"`}}\n`;
+      return `{"time":"${isoAt(r.at)}","level":"info","tag":"access","requestId":"${jsonInner(r.requestId)}","method":"${jsonInner(r.method)}","path":"${jsonInner(r.path)}","status":${r.status},"durationMs":${ms},"bytes":${r.bytes},"ip":"${jsonInner(r.ip)}","scheme":"${jsonInner(r.scheme)}","userAgent":${r.userAgent === null ? "null" : `"${jsonInner(r.userAgent)}"`}${r.traceId === undefined ? "" : `,"traceId":"${r.traceId}"`}}\n`;
     }
-    return `${isoAt(r.at).slice(11, 23)} access ${oneLine(`${r.method} ${r.path} ${r.status} ${r.durationMs}ms ${r.bytes === null ? "-" : `${r.bytes}b`} ${r.ip} id=${r.requestId}${r.traceId === undefined ? "" : ` trace=${r.traceId}`} ua=${jsonString(r.userAgent ?? "")}`)}\n`;
+    return `${isoAt(r.at).slice(11, 23)} access ${oneLine(`${r.method} ${r.path} ${r.status} ${ms}ms ${r.bytes === null ? "-" : `${r.bytes}b`} ${r.ip} id=${r.requestId}${r.traceId === undefined ? "" : ` trace=${r.traceId}`} ua=${jsonString(r.userAgent ?? "")}`)}\n`;
   }
 
   flush(): void {
@@ -191,22 +193,62 @@ function prettyLine(obj: LogObject, colour: boolean): string {
   return `${paint("2", clock(obj.date))} ${paint(COLOURS[obj.type], level)} ${oneLine(tag)}${printable(message)}${extra}${stack}\n`;
 }
 
-/** Characters a JSON string holds as they are: printable ASCII but the quote and the backslash. */
-const JSON_PLAIN = /^[ !#-[\]-~]*$/;
-
-/** `text` as a JSON string, with the controls JSON.stringify leaves raw escaped too (see escape.ts). */
-function jsonString(text: string): string {
-  return JSON_PLAIN.test(text) ? `"${text}"` : jsonEscaped(JSON.stringify(text));
+/**
+ * `text` as the inside of a JSON string, with the controls JSON.stringify leaves raw escaped too
+ * (see escape.ts): as it is when it holds only printable ASCII but the quote and the backslash.
+ */
+export function jsonInner(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return jsonEscaped(JSON.stringify(text)).slice(1, -1);
+  }
+  return text;
 }
 
-let isoFor = 0;
-let iso = "";
+/** `text` as a JSON string (see jsonInner). */
+export function jsonString(text: string): string {
+  return `"${jsonInner(text)}"`;
+}
 
-/** `ms` in ISO 8601; consecutive records of one millisecond share one formatting. */
-function isoAt(ms: number): string {
+/** ".01" … ".99" as a number's toString ends ("" for none, ".1" not ".10"). */
+const FRACTIONS = Array.from({ length: 100 }, (_, i) => (i === 0 ? "" : `.${String(i).padStart(2, "0").replace(/0$/, "")}`));
+
+/**
+ * `ms` (a duration already rounded to hundredths) as String(ms) writes it, from its whole part and
+ * a table of fractions: the same text for every such value from 0 to 2^53 / 100.
+ */
+export function hundredths(ms: number): string {
+  const k = Math.round(ms * 100);
+  const whole = Math.floor(k / 100);
+  return `${whole}${FRACTIONS[k - whole * 100]}`;
+}
+
+// NaN: no time formatted yet (0 is a time: 1970-01-01)
+let isoFor = NaN;
+let iso = "";
+let secondFor = -1;
+/** The ISO 8601 text of secondFor up to its decimal point ("2026-11-26T12:00:32."). */
+let secondText = "";
+
+/** Epoch ms of 10000-01-01: toISOString writes later years (and those before 1970's 0000) with a sign. */
+const YEAR_10000 = 253402300800000;
+
+/**
+ * `ms` (epoch milliseconds, as Date.now() gives them) in ISO 8601, as toISOString writes it: one
+ * Date formatting per second, the milliseconds appended once per millisecond.
+ */
+export function isoAt(ms: number): string {
   if (ms !== isoFor) {
     isoFor = ms;
-    iso = new Date(ms).toISOString();
+    const millis = ms % 1000;
+    if (!(ms >= 0 && ms < YEAR_10000 && Math.floor(millis) === millis)) iso = new Date(ms).toISOString();
+    else {
+      if (ms - millis !== secondFor) {
+        secondFor = ms - millis;
+        secondText = new Date(secondFor).toISOString().slice(0, 20);
+      }
+      iso = `${secondText}${millis < 10 ? "00" : millis < 100 ? "0" : ""}${millis}Z`;
+    }
   }
   return iso;
 }
