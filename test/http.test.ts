@@ -48,6 +48,20 @@ describe("HTTP endpoints", () => {
     expect(version).toEqual({ version: expect.stringMatching(/^\d+\.\d+\.\d+/), commit: expect.any(String), buildTime: expect.any(String), runtime: expect.stringMatching(/^bun \d/) });
   });
 
+  test("rodent's own answers carry a Content-Length of their bytes on both runtimes, HEAD included (proxies keep the connection)", async () => {
+    await inBothRuntimes(async (runtime) => {
+      const s = await startServer([], { runtime });
+      for (const path of ["/api/v1/rodent/version", "/health", "/ready", "/nope"]) {
+        const res = await fetch(`${s.url}${path}`);
+        const body = new Uint8Array(await res.arrayBuffer());
+        expect(res.headers.get("content-length")).toBe(String(body.length));
+        expect(res.headers.get("transfer-encoding")).toBeNull();
+      }
+      const head = await fetch(`${s.url}/health`, { method: "HEAD" });
+      expect(Number(head.headers.get("content-length"))).toBeGreaterThan(0);
+    });
+  });
+
   test("unknown paths are JSON 404s with the request id", async () => {
     const s = await startServer();
     const res = await fetch(`${s.url}/no/such/thing`, { headers: { "x-request-id": "abc-123" } });
