@@ -11,6 +11,15 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     // Bun.serve has no way to listen on an inherited descriptor: given one, it binds another port.
     throw new ListenError("EFDUNSUPPORTED", "Bun.serve cannot listen on an inherited socket");
   }
+  // Bun 1.4.5 reports a host name it cannot resolve with whatever errno came before (EEXIST,
+  // EADDRINUSE: "port in use" for a typo): resolve a name first, and say that it does not resolve.
+  if (!options.socket && !IP_LITERAL.test(options.host)) {
+    try {
+      await Bun.dns.lookup(options.host);
+    } catch (error) {
+      throw new ListenError("ENOTFOUND", (error as Error).message);
+    }
+  }
   let server: ReturnType<typeof Bun.serve>;
   // what a relative URL is resolved against: this listener's own address
   let host = "localhost";
@@ -65,8 +74,6 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     if (!options.socket) host = formatAddress(options.host, server.port!);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    // Bun 1.4.5 reports a host name it cannot resolve as EEXIST ("file already exists")
-    if (!options.socket && !IP_LITERAL.test(options.host) && (e.code === undefined || e.code === "EEXIST")) throw new ListenError("ENOTFOUND", e.message);
     throw new ListenError(e.code ?? "EUNKNOWN", e.message);
   }
   const port = options.socket ? undefined : server.port;
