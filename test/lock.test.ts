@@ -142,6 +142,15 @@ describe("single instance", () => {
     });
   });
 
+  test("an IPv6 host written in brackets ([::1]) is served, as Bun.serve takes it (the exclusive port check must not refuse it)", async () => {
+    const port = await freePort();
+    const r = spawnRodent(["serve", "--host", "[::1]", "--port", String(port), "--pid-file", join(tempDir(), "v6.pid")]);
+    await r.waitForOutput(/"event":"ready"/);
+    expect((await fetch(`http://[::1]:${port}/health`)).status).toBe(200);
+    r.signal("SIGTERM");
+    expect(await r.exited()).toBe(0);
+  });
+
   test("the lock is taken before the port: a second instance says already running, not port in use", async () => {
     const s = await startServer();
     const r = spawnRodent(["serve", "--port", String(s.port), "--pid-file", s.pidFile], readyOrExit(s.dir));

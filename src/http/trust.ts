@@ -136,7 +136,7 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
 const IPV6 = /^[0-9a-f:]+(:\d{1,3}(\.\d{1,3}){3})?$/i;
 
 /** 4, 6 or 0, like node:net's isIP (which costs start-up time to load). */
-function isIP(address: string): 4 | 6 | 0 {
+export function isIP(address: string): 4 | 6 | 0 {
   if (IPV4.test(address)) return 4;
   if (!address.includes(":") || !IPV6.test(address)) return 0;
   const tail = /(\d{1,3}(\.\d{1,3}){3})$/.exec(address)?.[1];

@@ -1,10 +1,7 @@
 // Bun.serve behind the adapter contract. The only file that knows it is on Bun.
-import { UNIX_PEER } from "../trust";
+import { isIP, UNIX_PEER } from "../trust";
 import type { ConnEnv, Listener, ListenOptions } from "./types";
 import { formatAddress, ListenError } from "./types";
-
-/** An IPv4 or IPv6 address as written, not a name to resolve. */
-const IP_LITERAL = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[?[\da-fA-F:.]*:[\da-fA-F:.]*\]?)$/;
 
 export async function listen(options: ListenOptions): Promise<Listener> {
   if (options.fd !== undefined) {
@@ -13,7 +10,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   }
   // Bun 1.4.5 reports a host name it cannot resolve with whatever errno came before (EEXIST,
   // EADDRINUSE: "port in use" for a typo): resolve a name first, and say that it does not resolve.
-  if (!options.socket && !IP_LITERAL.test(options.host)) {
+  if (!options.socket && isIP(options.host.replace(/^\[(.*)\]$/, "$1")) === 0) {
     try {
       await Bun.dns.lookup(options.host);
     } catch (error) {
@@ -107,16 +104,16 @@ export async function listen(options: ListenOptions): Promise<Listener> {
 }
 
 /**
- * Binds the port without SO_REUSEPORT for a moment. A bare TCP listener (Bun.listen) costs about a
- * millisecond of start-up less than a second HTTP server; where it fails without an errno (a host
- * name it cannot resolve), the HTTP server's own check runs, so the error and its message are as
- * Bun.serve reports them.
+ * Binds the port without SO_REUSEPORT for a moment. A bare TCP listener (Bun.listen) costs less
+ * start-up than a second HTTP server; it decides only "in use". On any other failure (Bun.listen
+ * takes no bracketed [::1], for one) the HTTP server's own check runs, so what is accepted and
+ * every other error stay as Bun.serve has them.
  */
 function exclusiveCheck(tcp: () => void, http: () => void): void {
   try {
     tcp();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code) throw error;
+    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") throw error;
     http();
   }
 }
