@@ -11,8 +11,20 @@ export class ListenFailedError extends RodentError {}
 export interface DrainPolicy {
   /** Wait this long after readiness turns 503 before closing the listener. */
   delayMs(): number;
+  /** A restart's successor took over and serves the same address: hand over, then drain. */
+  handingOver(): boolean;
   log(message: string, fields: Record<string, unknown>): void;
 }
+
+/**
+ * Handing over, the old instance stops accepting and then serves its open connections (every
+ * response saying Connection: close) until none has sent a request for this long, so a keep-alive
+ * client that got its last answer before the hand-over is not cut while its next request is on
+ * the way (Bun's stop() closes a connection whose request is still unread as idle: a reset).
+ */
+export const HANDOVER_QUIET_MS = 1000;
+/** Where the listener cannot stop accepting alone (Node), it stays open this long instead. */
+export const HANDOVER_GRACE_MS = 300;
 
 /**
  * Listens as `options` say and defers, in `scope`, the graceful drain: wait the shutdown delay,
@@ -50,18 +62,53 @@ export async function startListener(scope: Scope, options: ListenOptions & { soc
     if (bindSocket !== publicSocket) promote = () => renameSync(bindSocket, publicSocket);
   }
   scope.defer("http-drain", async ({ timeLeftMs }) => {
+    const deadline = Date.now() + timeLeftMs;
     const delay = Math.min(policy.delayMs(), timeLeftMs);
     if (delay > 0) {
       policy.log(`waiting ${delay} ms (server.shutdownDelay) before closing the listener`, { event: "drain-delay", delayMs: delay });
-      await new Promise((r) => setTimeout(r, delay));
+      await sleep(delay);
     }
+    if (policy.handingOver()) await handOver(listener, Boolean(publicSocket && bindSocket), deadline, policy);
     const started = Date.now();
     policy.log("drain started", { event: "drain-started", inFlight: listener.inFlight(), address: listener.address });
-    const outcome = await listener.drain(started + Math.max(0, timeLeftMs - delay));
+    const outcome = await listener.drain(deadline);
     if (outcome === "deadline") throw new DeadlineError(`the drain (${listener.inFlight()} requests in flight were cut)`);
     policy.log("drained", { event: "drained", durationMs: Date.now() - started });
   });
   return { ...listener, address: publicSocket ? `unix:${publicSocket}` : listener.address, promote };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The old instance's part of a hand-over, before its drain: stop accepting (on a unix socket the
+ * successor has moved its own socket over the path already), then wait until no request has
+ * arrived for HANDOVER_QUIET_MS or the deadline. Where the listener cannot stop accepting alone,
+ * it keeps accepting for HANDOVER_GRACE_MS instead, as every response says Connection: close.
+ */
+async function handOver(listener: Listener, pathTakenOver: boolean, deadline: number, policy: DrainPolicy): Promise<void> {
+  const refused = pathTakenOver ? undefined : listener.stopAccepting ? listener.stopAccepting() : "the runtime cannot stop accepting alone";
+  if (refused !== undefined) {
+    const grace = Math.min(HANDOVER_GRACE_MS, Math.max(0, deadline - Date.now()));
+    policy.log(`handing over: the listener stays open ${grace} ms more (${refused})`, { event: "handover-grace", graceMs: grace, reason: refused });
+    await sleep(grace);
+    return;
+  }
+  const started = Date.now();
+  policy.log(`handing over: no longer accepting; serving open connections until none sends a request for ${HANDOVER_QUIET_MS} ms`, { event: "handover-quiet", quietMs: HANDOVER_QUIET_MS });
+  let seen = listener.requests();
+  let quietSince = started;
+  // Polled: every request arriving resets the clock; one still being handled holds it. A starved
+  // process reads what arrived before its timers run, so a request that came meanwhile counts.
+  while (Date.now() - quietSince < HANDOVER_QUIET_MS && Date.now() < deadline) {
+    await sleep(Math.min(20, Math.max(1, deadline - Date.now())));
+    const now = listener.requests();
+    if (now !== seen || listener.inFlight() > 0) {
+      seen = now;
+      quietSince = Date.now();
+    }
+  }
+  policy.log("handed over: open connections quiet", { event: "handover-quiet-done", durationMs: Date.now() - started, requests: seen });
 }
 
 function explain(error: ListenError, options: ListenOptions): ListenFailedError {

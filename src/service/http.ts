@@ -17,9 +17,6 @@ import { successor } from "./pid-file";
 /** Requests' signals fire this long before the shutdown deadline, so their handlers can still answer. */
 export const REQUEST_DEADLINE_NOTICE_MS = 100;
 
-/** Handing over to a restart's successor, the listener stays open this long with Connection: close. */
-const HANDOVER_GRACE_MS = 300;
-
 export function httpPart(): Part {
   return {
     name: "http",
@@ -56,10 +53,10 @@ export function httpPart(): Part {
           fetch: app,
         },
         {
-          // Handing over to a restart's successor, keep the listener open a moment longer while every
-          // response says Connection: close, so busy keep-alive clients leave cleanly instead of
-          // racing a close between two requests; the successor takes all new connections meanwhile.
-          delayMs: () => Math.max(config().server.shutdownDelay, successor(instance.pidPath) ? HANDOVER_GRACE_MS : 0),
+          delayMs: () => config().server.shutdownDelay,
+          // The successor took the PID file over: keep-alive clients of this instance are handed
+          // over without a connection closed under a request on its way (see startListener).
+          handingOver: () => successor(instance.pidPath) !== undefined,
           log: (m, f) => logger.tagged("http").info(m, f),
         },
       );

@@ -2,6 +2,7 @@
 import { isIP, UNIX_PEER } from "../trust";
 import type { ConnEnv, Listener, ListenOptions } from "./types";
 import { formatAddress, ListenError } from "./types";
+import { stopAccepting } from "./stop-accepting";
 
 export async function listen(options: ListenOptions): Promise<Listener> {
   if (options.fd !== undefined) {
@@ -31,6 +32,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   // server.requestTimeout (its 503 included) keeps its connection open that long (at most 255 s),
   // and the connection gets its idle timeout back with the answer.
   let stretched: Request | undefined;
+  let requests = 0;
   const awaiting = (request: Request, ms: number) => {
     if (ms <= options.idleTimeoutSec * 1000) return;
     server.timeout(request, Math.min(255, Math.ceil(ms / 1000) + 1));
@@ -51,6 +53,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
       // would answer first with an empty one. No route reads a body.
       maxRequestBodySize: 2 ** 31,
       fetch(request: Request) {
+        requests++;
         // HTTP/1.0 without Host (haproxy's default health check) arrives with a relative URL.
         const result = request.url.charCodeAt(0) === 47 ? relative(request) : options.fetch(request, env);
         // awaiting() is called, if at all, before the app returns
@@ -79,6 +82,9 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     address: options.socket ? `unix:${options.socket}` : formatAddress(options.host, port!),
     port,
     inFlight: () => server.pendingRequests,
+    requests: () => requests,
+    // on a unix socket, a successor takes the path over instead (see startListener's promote)
+    stopAccepting: options.socket ? undefined : () => stopAccepting(port!),
     drain(deadline) {
       draining ??= (async () => {
         let timer: ReturnType<typeof setTimeout> | undefined;

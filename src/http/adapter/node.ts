@@ -35,12 +35,14 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   // Imported here, not at the top: the compiled Bun binary leaves this package out entirely.
   const [{ getRequestListener }, { createServer }] = await Promise.all([import("@hono/node-server"), import("node:http")]);
   let inFlight = 0;
+  let requests = 0;
   let unix = Boolean(options.socket);
   const connections = new Map<Socket, Connection>();
   const handle = getRequestListener(
     // Counted around the handler, as Bun's pendingRequests counts: the asking request included.
     async (request: Request, env: HttpBindings | Http2Bindings) => {
       inFlight++;
+      requests++;
       try {
         return await options.fetch(request, connEnv(env.incoming as IncomingMessage, env.outgoing as ServerResponse));
       } finally {
@@ -99,6 +101,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     port,
     handoverFd: typeof fd === "number" && fd >= 0 ? fd : undefined,
     inFlight: () => inFlight,
+    requests: () => requests,
     drain(deadline) {
       draining ??= new Promise((resolve) => {
         // close() alone waits out keepAliveTimeout after the last response, and Node's

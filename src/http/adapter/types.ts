@@ -57,6 +57,14 @@ export interface Listener {
   readonly port: number | undefined;
   /** Requests being handled right now. */
   inFlight(): number;
+  /** Requests received so far: unchanged over a while, none arrived meanwhile. */
+  requests(): number;
+  /**
+   * Where the runtime can: stops accepting new connections and leaves the open ones served (a
+   * hand-over: the successor sharing the port takes every new one). Returns undefined when done,
+   * or why not; then the listener still accepts. Absent where the runtime has no way to.
+   */
+  stopAccepting?(): string | undefined;
   /**
    * The listening TCP socket's descriptor where this runtime cannot share a port (Node): a restart
    * passes it to the successor instead. Undefined where the successor binds beside (Bun) and on
