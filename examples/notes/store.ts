@@ -245,9 +245,14 @@ function prepareDirectory(dir: string): void {
 }
 
 function migrate(db: SqlDatabase, path: string): { from: number; to: number } {
+  // A database already at this schema needs no write lock: a restart's successor opens it while
+  // its predecessor writes under load, and SQLite's busy handler (it sleeps and retries) can lose
+  // to a steady writer for the whole busy_timeout ("database is locked": the restart failed).
+  const current = schemaVersion(db);
+  if (current === MIGRATIONS.length) return { from: current, to: current };
   db.exec("BEGIN IMMEDIATE");
   try {
-    const from = Number(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
+    const from = schemaVersion(db);
     if (from > MIGRATIONS.length) throw new StoreError(`${path} has schema version ${from}, newer than this notes knows (${MIGRATIONS.length}): run a newer notes`);
     for (const step of MIGRATIONS.slice(from)) db.exec(step);
     db.exec(`PRAGMA user_version = ${MIGRATIONS.length}`);
@@ -258,6 +263,8 @@ function migrate(db: SqlDatabase, path: string): { from: number; to: number } {
     throw error;
   }
 }
+
+const schemaVersion = (db: SqlDatabase) => Number(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
 
 function toNote(row: Record<string, unknown>): Note {
   return { id: Number(row.id), text: String(row.text), createdAt: new Date(Number(row.created_at)).toISOString() };
