@@ -215,6 +215,32 @@ describe("the database across shutdown, restart and SIGKILL", () => {
     // the successor binds beside its predecessor (SO_REUSEPORT): see migrateQueuedConnections
     migrateQueuedConnections();
 
+    test("a restart while another connection holds the write lock: the successor opens the database (it needs no lock at the current schema) and takes over", async () => {
+      const dir = tempDir();
+      const port = await freePort();
+      const pidFile = join(dir, "notes.pid");
+      const options = notes(dir);
+      expect((await runRodent(["serve", "-d", "--port", String(port), "--pid-file", pidFile, "--log-file", join(dir, "notes.log")], options)).code).toBe(0);
+      const before = Number(readFileSync(pidFile, "utf8"));
+      track(before);
+      // a writer that never lets go, as a predecessor under a steady write load nearly never does
+      const writer = new Database(join(dir, "data", "notes.db"));
+      writer.exec("BEGIN IMMEDIATE");
+      try {
+        const r = await runRodent(["restart", "--pid-file", pidFile], { ...options, timeoutMs: 45_000 });
+        expect(r.stderr).toBe("");
+        expect(r.code).toBe(0);
+      } finally {
+        writer.exec("ROLLBACK");
+        writer.close();
+      }
+      const now = Number(readFileSync(pidFile, "utf8"));
+      track(now);
+      expect(now).not.toBe(before);
+      expect((await post(`http://127.0.0.1:${port}`, { text: "after the lock" })).status).toBe(201);
+      expect((await runRodent(["stop", "--pid-file", pidFile], options)).code).toBe(0);
+    }, 60_000);
+
     test("5 restarts under a write load of 16 clients: no failed request, every acknowledged write present, the instances overlapping on the database", async () => {
       const dir = tempDir();
       const port = await freePort();
