@@ -23,7 +23,7 @@ export interface DrainPolicy {
  * the way (Bun's stop() closes a connection whose request is still unread as idle: a reset).
  */
 export const HANDOVER_QUIET_MS = 1000;
-/** Where the listener cannot stop accepting alone (Node), it stays open this long instead. */
+/** Where the listener cannot stop accepting alone (the Node bundle on TCP), it stays open this long instead. */
 export const HANDOVER_GRACE_MS = 300;
 
 /**
@@ -96,7 +96,8 @@ async function handOver(listener: Listener, pathTakenOver: boolean, deadline: nu
   }
   const started = Date.now();
   policy.log(`handing over: no longer accepting; serving open connections until none sends a request for ${HANDOVER_QUIET_MS} ms`, { event: "handover-quiet", quietMs: HANDOVER_QUIET_MS });
-  let seen = listener.requests();
+  const first = listener.requests();
+  let seen = first;
   let quietSince = started;
   // Polled: every request arriving resets the clock; one still being handled holds it. A starved
   // process reads what arrived before its timers run, so a request that came meanwhile counts.
@@ -108,7 +109,7 @@ async function handOver(listener: Listener, pathTakenOver: boolean, deadline: nu
       quietSince = Date.now();
     }
   }
-  policy.log("handed over: open connections quiet", { event: "handover-quiet-done", durationMs: Date.now() - started, requests: seen });
+  policy.log("handed over: open connections quiet", { event: "handover-quiet-done", durationMs: Date.now() - started, requests: seen - first });
 }
 
 function explain(error: ListenError, options: ListenOptions): ListenFailedError {
