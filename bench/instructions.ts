@@ -5,7 +5,7 @@
 // Not everything: kernel time (the socket syscalls, the same for every server here) is not counted,
 // and an instruction is not a fixed time. Everything talks to 127.0.0.1 only; every wait is bounded.
 import { $ } from "bun";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -45,7 +45,10 @@ const TARGETS: Record<string, Target> = {
 async function main(): Promise<void> {
   if ((await $`which valgrind callgrind_control`.nothrow().quiet()).exitCode !== 0) throw new Error("valgrind is needed: apt-get install valgrind");
   mkdirSync(OUT, { recursive: true });
-  const only = process.env.BENCH_ONLY?.split(",");
+  // BENCH_STEPS=a,b adds ladder steps of bench/baselines/costs.ts by their --add name (a trial's own)
+  for (const step of process.env.BENCH_STEPS?.split(",") ?? []) TARGETS[step] = { name: `ladder: ${step}`, cmd: ladder(step) };
+  const picked = [process.env.BENCH_ONLY, process.env.BENCH_STEPS].filter(Boolean).join(",");
+  const only = picked ? picked.split(",") : undefined;
   const keys = Object.keys(TARGETS).filter((k) => !only || only.includes(k));
   console.error("building rodent and the baselines…");
   await $`bun ${join(ROOT, "build.ts")}`.cwd(ROOT).quiet();
@@ -104,6 +107,8 @@ async function perRequest(target: Target): Promise<{ main: number; all: number }
       all += Number(totals[1]);
       if (dump.endsWith("-01")) main = Number(totals[1]);
     }
+    // BENCH_KEEP=dir keeps the main thread's dump of each target, for callgrind_annotate
+    if (process.env.BENCH_KEEP) copyFileSync(join(dir, dumps.find((f) => f.endsWith("-01"))!), join(process.env.BENCH_KEEP, `${target.name.replace(/\W+/g, "-")}.cg`));
     return { main: main / REQUESTS, all: all / REQUESTS };
   } finally {
     proc.kill("SIGKILL");

@@ -110,12 +110,16 @@ export class Logger {
    * The line for a queued record: the fixed parts are literals, the time is formatted once per
    * millisecond, a field is escaped only when it holds something JSON must escape (a char-code
    * scan of that field), and the duration is written from its hundredths (a double's toString
-   * cost more than the rest of the line).
+   * cost more than the rest of the line). Three fields are never scanned, as nothing in them needs
+   * escaping: the request id (a client's only when it passes request-id.ts's SANE_ID, else rodent's
+   * hex prefix and counter), the ip (the runtime's peer address, "unix", "unknown", or a forwarded
+   * hop that parsed as an IP address) and the scheme ("http" or "https"); their scans cost 950
+   * instructions per line, a tenth of the access line.
    */
   private accessLine(r: QueuedAccess): string {
     const ms = hundredths(r.durationMs);
     if (this.format === "json") {
-      return `{"time":"${isoAt(r.at)}","level":"info","tag":"access","requestId":"${jsonInner(r.requestId)}","method":"${jsonInner(r.method)}","path":"${jsonInner(r.path)}","status":${r.status},"durationMs":${ms},"bytes":${r.bytes},"ip":"${jsonInner(r.ip)}","scheme":"${jsonInner(r.scheme)}","userAgent":${r.userAgent === null ? "null" : `"${jsonInner(r.userAgent)}"`}${r.traceId === undefined ? "" : `,"traceId":"${r.traceId}"`}}\n`;
+      return `{"time":"${isoAt(r.at)}","level":"info","tag":"access","requestId":"${r.requestId}","method":"${jsonInner(r.method)}","path":"${jsonInner(r.path)}","status":${r.status},"durationMs":${ms},"bytes":${r.bytes},"ip":"${r.ip}","scheme":"${r.scheme}","userAgent":${r.userAgent === null ? "null" : `"${jsonInner(r.userAgent)}"`}${r.traceId === undefined ? "" : `,"traceId":"${r.traceId}"`}}\n`;
     }
     return `${isoAt(r.at).slice(11, 23)} access ${oneLine(`${r.method} ${r.path} ${r.status} ${ms}ms ${r.bytes === null ? "-" : `${r.bytes}b`} ${r.ip} id=${r.requestId}${r.traceId === undefined ? "" : ` trace=${r.traceId}`} ua=${jsonString(r.userAgent ?? "")}`)}\n`;
   }

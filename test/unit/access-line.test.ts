@@ -3,6 +3,8 @@
 import { describe, expect, test } from "bun:test";
 import { hundredths, isoAt, jsonInner, jsonString } from "../../src/log/logger";
 import { jsonEscaped } from "../../src/log/escape";
+import { requestIdFor } from "../../src/http/request-id";
+import { clientInfo, compileTrust } from "../../src/http/trust";
 
 /** jsonString as it was before the char-code scan: a regex test, else JSON.stringify escaped. */
 const JSON_PLAIN = /^[ !#-[\]-~]*$/;
@@ -52,5 +54,32 @@ describe("access line numbers and time", () => {
     const times = [0, 1, 999, 1000, 1001, now, now + 1, now + 999, now + 1000, 1_700_000_000_000, 1_700_000_000_999, 1_700_000_001_000, 253402300799999, 253402300800000, 253402300800001, -1, -1000, -1001, now + 0.5];
     for (let i = 0; i < 5000; i++) times.push(now + Math.floor(i * 37.3));
     for (const ms of times) expect(isoAt(ms)).toBe(new Date(ms).toISOString());
+  });
+});
+
+describe("fields the access line writes without a scan", () => {
+  // logger.ts's accessLine writes the request id, ip and scheme as they are: each must be
+  // JSON-plain (printable ASCII without " or \) whatever the client sends
+  const plain = (text: string) => expect(jsonInner(text)).toBe(text);
+  const hostile = [...tricky, "a\"b", "a\\b", "x".repeat(129), "id with space", "<script>", "1.2.3.4\"", "::1\\", "[::1]:80\"", "unix", "unknown"];
+
+  test("the request id: the client's when sane, else rodent's own", () => {
+    for (const given of [...hostile, null, "abc-123", "a.b:c@d/e+f=g_h"]) plain(requestIdFor(given));
+    for (let i = 0; i < 1000; i++) plain(requestIdFor(null));
+  });
+
+  test("the ip and scheme, from the peer or from forwarded headers", () => {
+    const trusted = compileTrust(["127.0.0.0/8", "::1"]);
+    for (const value of hostile) {
+      for (const headers of [{ "x-forwarded-for": value, "x-forwarded-proto": value }, { forwarded: `for=${value};proto=${value}` }, { forwarded: `for="${value}";proto=https` }, { "x-forwarded-for": `${value}, 127.0.0.1` }]) {
+        for (const peer of ["127.0.0.1", "::ffff:127.0.0.1", "unix", undefined, "10.0.0.1"]) {
+          // a plain lookup, not Headers: the runtime's parser lets through bytes Headers() refuses
+          const lookup = { get: (name: string) => (headers as Record<string, string>)[name] ?? null } as Headers;
+          const client = clientInfo(peer, lookup, trusted, "http");
+          plain(client.ip);
+          expect(["http", "https"]).toContain(client.scheme);
+        }
+      }
+    }
   });
 });
