@@ -55,6 +55,19 @@ describe("JSON logs", () => {
     expect(access.bytes).toBeGreaterThan(10);
   });
 
+  test("a hostile request id, forwarded chain and user agent cannot break the access line's JSON", async () => {
+    const { s, lines } = await withLogFile();
+    const headers = { "x-request-id": 'a"b\\c', "x-forwarded-for": '1.2.3.4", "injected":"1', "x-forwarded-proto": 'https", "x":"', "user-agent": 'ua "quoted" \\ back' };
+    const answer = await fetch(`${s.url}/api/v1/rodent/version`, { headers });
+    await waitFor(() => lines().some((l) => l.tag === "access"));
+    const access = lines().find((l) => l.tag === "access")!;
+    // the id was replaced (and echoed), the forwarded hop is not an address (the peer stands), the UA kept exactly
+    expect(access.requestId).toBe(answer.headers.get("x-request-id")!);
+    expect(access).toMatchObject({ requestId: expect.stringMatching(/^[0-9a-f]{16}-\d+$/), ip: "127.0.0.1", scheme: "http", userAgent: headers["user-agent"] });
+    expect(access).not.toHaveProperty("injected");
+    expect(access).not.toHaveProperty("x");
+  });
+
   test("probes are not logged, secrets in the query are redacted, headers never logged", async () => {
     const { s, lines } = await withLogFile();
     await fetch(`${s.url}/health`);
