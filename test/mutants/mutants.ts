@@ -188,4 +188,10 @@ export const MUTANTS: Mutant[] = [
     edits: [{ file: "src/plugin/host.ts", find: "        return `plugin \"${name}\" rejected the reload: ${errorText(error)}`;", replace: "        return undefined;" }],
     tests: ["test/kit-ops.test.ts"],
   },
+  {
+    name: "handover-cuts-kept-alive",
+    breaks: "a restart's old instance closes its kept-alive connections at once (a request already sent on one meets a reset)",
+    edits: [{ file: "src/http/listen.ts", find: "    if (policy.handingOver()) await handOver(", replace: "    if (false) await handOver(" }],
+    tests: ["test/restart.test.ts"],
+  },
 ];
