@@ -47,6 +47,16 @@ async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   // BENCH_STEPS=a,b adds ladder steps of bench/baselines/costs.ts by their --add name (a trial's own)
   for (const step of process.env.BENCH_STEPS?.split(",") ?? []) TARGETS[step] = { name: `ladder: ${step}`, cmd: ladder(step) };
+  // BENCH_BEFORE_COSTS: an earlier build's cost-ladder binary, its access-line step beside this one's
+  const before = process.env.BENCH_BEFORE_COSTS;
+  if (before) TARGETS.costAccessLineBefore = { name: "ladder: + rodent's access line, before", cmd: (port, dir) => [before, "--port", String(port), "--add", "access-line", "--log-file", join(dir, "c.log")] };
+  // BENCH_BEFORE_RODENT: an earlier build's dist/rodent, with the access log on and off, beside this one's
+  const beforeRodent = process.env.BENCH_BEFORE_RODENT;
+  if (beforeRodent) {
+    const cmd = (port: number, dir: string, ...more: string[]) => [beforeRodent, ...rodent(port, dir, ...more).slice(1)];
+    TARGETS.rodentBefore = { name: "rodent, access log off, before", cmd, env: LOG_OFF };
+    TARGETS.rodentLogBefore = { name: "rodent, access log on (to a file), before", cmd: (port, dir) => cmd(port, dir, "--log-file", join(dir, "r.log")) };
+  }
   const picked = [process.env.BENCH_ONLY, process.env.BENCH_STEPS].filter(Boolean).join(",");
   const only = picked ? picked.split(",") : undefined;
   const keys = Object.keys(TARGETS).filter((k) => !only || only.includes(k));

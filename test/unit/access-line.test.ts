@@ -71,10 +71,11 @@ describe("fields the access line writes without a scan", () => {
   test("the ip and scheme, from the peer or from forwarded headers", () => {
     const trusted = compileTrust(["127.0.0.0/8", "::1"]);
     for (const value of hostile) {
-      for (const headers of [{ "x-forwarded-for": value, "x-forwarded-proto": value }, { forwarded: `for=${value};proto=${value}` }, { forwarded: `for="${value}";proto=https` }, { "x-forwarded-for": `${value}, 127.0.0.1` }]) {
+      const chains: Array<Record<string, string>> = [{ "x-forwarded-for": value, "x-forwarded-proto": value }, { forwarded: `for=${value};proto=${value}` }, { forwarded: `for="${value}";proto=https` }, { "x-forwarded-for": `${value}, 127.0.0.1` }];
+      for (const headers of chains) {
         for (const peer of ["127.0.0.1", "::ffff:127.0.0.1", "unix", undefined, "10.0.0.1"]) {
           // a plain lookup, not Headers: the runtime's parser lets through bytes Headers() refuses
-          const lookup = { get: (name: string) => (headers as Record<string, string>)[name] ?? null } as Headers;
+          const lookup = { get: (name: string) => headers[name] ?? null } as Headers;
           const client = clientInfo(peer, lookup, trusted, "http");
           plain(client.ip);
           expect(["http", "https"]).toContain(client.scheme);
