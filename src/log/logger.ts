@@ -12,14 +12,18 @@ export type LogFormat = "pretty" | "json";
 export type LogLevel = "silent" | "fatal" | "error" | "warn" | "info" | "debug" | "trace";
 type Fields = Record<string, unknown>;
 
+/** One request for the access line. requestId, ip and scheme must be JSON-plain (the line writes them unescaped). */
 export interface AccessRecord {
+  /** From requestIdFor: a client's id that passed SANE_ID, or rodent's own. */
   requestId: string;
   method: string;
   path: string;
   status: number;
   durationMs: number;
   bytes: number | null;
+  /** From clientInfo: a peer address, "unix", "unknown", or a forwarded hop that parsed as an IP. */
   ip: string;
+  /** "http" or "https". */
   scheme: string;
   userAgent: string | null;
   /** The W3C trace id of a valid incoming traceparent (32 lower-case hex digits); undefined without one. */
