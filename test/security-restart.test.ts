@@ -150,7 +150,11 @@ describe("one restart at a time, and the truth about who serves", () => {
       process.kill(old, "SIGSTOP");
       const restarting = runRodent(["restart", "--pid-file", pidFile], { env, runtime, timeoutMs: 45_000 });
       const pending = () => usr2("ShdPnd");
-      await waitFor(() => pending() === 1n, 15_000, "SIGUSR2 pending at the stopped instance");
+      // a restart that ends before it signals says why here, instead of a bare timeout
+      let ended: string | undefined;
+      void restarting.then((r) => (ended = `restart exited ${r.code} before SIGUSR2 was pending: ${r.stdout}${r.stderr}`));
+      await waitFor(() => pending() === 1n || ended !== undefined, 15_000, () => `SIGUSR2 pending at the stopped instance (ShdPnd ${pending()}, SigPnd ${usr2("SigPnd")}, state ${/^State:\s*(.*)$/m.exec(readFileSync(`/proc/${old}/status`, "utf8"))?.[1]})`);
+      expect(ended).toBeUndefined();
       process.kill(old, "SIGKILL");
       const r = await restarting;
       expect(r.code).toBe(1);
