@@ -6,12 +6,15 @@ import { freePort, getJson, spawnRodent, startServer, tempDir, waitFor } from ".
 type Line = Record<string, unknown> & { time: string; level: string; tag: string; msg: string };
 const parse = (text: string): Line[] => text.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Line);
 
-async function withLogFile(extra: string[] = [], env: Record<string, string> = {}) {
+/** A server logging to a file in a fresh directory; `config` (YAML) is written to its rodent.yml and passed with -c. */
+async function withLogFile(extra: string[] = [], env: Record<string, string> = {}, config?: string) {
   const dir = tempDir();
   const logFile = join(dir, "rodent.log");
-  const s = await startServer(["--log-file", logFile, ...extra], { env: { HOME: dir, ...env } });
+  const configFile = join(dir, "rodent.yml");
+  if (config !== undefined) await Bun.write(configFile, config);
+  const s = await startServer(["--log-file", logFile, ...(config === undefined ? [] : ["-c", configFile]), ...extra], { env: { HOME: dir, ...env } });
   const lines = () => parse(readFileSync(logFile, "utf8"));
-  return { s, logFile, lines, dir };
+  return { s, logFile, configFile, lines, dir };
 }
 
 describe("JSON logs", () => {
@@ -90,11 +93,7 @@ describe("JSON logs", () => {
   });
 
   test("the log level changes live on reload", async () => {
-    const dir = tempDir();
-    const file = join(dir, "rodent.yml");
-    await Bun.write(file, "server:\n  logLevel: warn\n");
-    const logFile = join(dir, "rodent.log");
-    const s = await startServer(["-c", file, "--log-file", logFile], { env: { HOME: dir } });
+    const { s, logFile, configFile: file } = await withLogFile([], {}, "server:\n  logLevel: warn\n");
     await fetch(`${s.url}/api/v1/rodent/version?before`);
     await Bun.write(file, "server:\n  logLevel: info\n");
     s.signal("SIGHUP");
@@ -107,11 +106,7 @@ describe("JSON logs", () => {
   });
 
   test("a reload's log level reaches the lifecycle lines too, not only the access log", async () => {
-    const dir = tempDir();
-    const file = join(dir, "rodent.yml");
-    await Bun.write(file, "server:\n  logLevel: info\n");
-    const logFile = join(dir, "rodent.log");
-    const s = await startServer(["-c", file, "--log-file", logFile], { env: { HOME: dir } });
+    const { s, logFile, configFile: file } = await withLogFile([], {}, "server:\n  logLevel: info\n");
     await Bun.write(file, "server:\n  logLevel: error\n");
     s.signal("SIGHUP");
     await waitFor(async () => (await getJson(`${s.url}/health`)).generation === 2);
